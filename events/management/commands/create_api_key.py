@@ -1,0 +1,34 @@
+"""manage.py create_api_key: a new key for a tenant, printed once as the last line."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from events.services import api_key_create
+
+_TENANT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key for a tenant. The key is shown only once (last line of stdout); "
+        "only its SHA-256 digest is stored."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="Tenant id: [A-Za-z0-9._-]{1,64}.")
+        parser.add_argument("--name", default="default", help="A label for the key.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant_id: str = options["tenant"]
+        if not _TENANT_ID.fullmatch(tenant_id):
+            raise CommandError("--tenant must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        raw_key, record = api_key_create(tenant_id=tenant_id, name=options["name"])
+        self.stderr.write(
+            f"Created API key {record.key_prefix}… for tenant {tenant_id!r} "
+            f"(name {record.name!r}). Store it now: it cannot be shown again."
+        )
+        self.stdout.write(raw_key)

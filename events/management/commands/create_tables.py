@@ -1,0 +1,68 @@
+"""manage.py create_tables: create every table, its GSIs and TTL; safe to re-run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from events.models import ALL_MODELS
+from events.tables import ensure_ttl, table_state, ttl_attribute_name
+from triggers.aws import aws_client
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the events, api-keys and idempotency tables with their GSIs and TTL. "
+        "Idempotent: existing tables are left as they are."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--wait", action="store_true", help="Wait until new tables are ACTIVE.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be created; change nothing."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        client = aws_client("dynamodb")
+        created = existing = 0
+        for model in ALL_MODELS:
+            state = table_state(model, client=client)
+            if state.exists:
+                existing += 1
+                self.stdout.write(f"{state.name}: exists ({state.status})")
+                for index in state.missing_indexes(model):
+                    self.stdout.write(
+                        self.style.WARNING(
+                            f"{state.name}: index {index} is missing; "
+                            f"add it with `manage.py migrate_gsi --index {index}`"
+                        )
+                    )
+            elif options["dry_run"]:
+                created += 1
+                indexes = ", ".join(model._indexes) or "no indexes"
+                self.stdout.write(f"{state.name}: would create ({indexes})")
+                continue
+            else:
+                created += 1
+                model.create_table(wait=options["wait"], ignore_update_ttl_errors=True)
+                self.stdout.write(f"{state.name}: created")
+                state = table_state(model, client=client)
+
+            self._ensure_ttl(model, state.status, dry_run=options["dry_run"], client=client)
+
+        verb = "would create" if options["dry_run"] else "created"
+        self.stdout.write(
+            f"create_tables: {created} {verb}, {existing} already existed"
+            + (" (dry run)" if options["dry_run"] else "")
+        )
+
+    def _ensure_ttl(self, model: Any, status: str | None, *, dry_run: bool, client: Any) -> None:
+        name, attr = model.Meta.table_name, ttl_attribute_name(model)
+        if attr is None or dry_run:
+            return
+        if status != "ACTIVE":
+            self.stdout.write(f"{name}: not ACTIVE yet; TTL is enabled on a re-run or with --wait")
+            return
+        if ensure_ttl(model, client=client):
+            self.stdout.write(f"{name}: TTL enabled on {attr}")

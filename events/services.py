@@ -1,0 +1,250 @@
+"""Writes: ingest, acknowledge, delete events; create and revoke API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from django.conf import settings
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord
+from events.selectors import api_key_hash, event_get
+from triggers.aws import dynamodb_connection
+from triggers.clock import format_timestamp, utcnow
+from triggers.constants import STATUS_ACKNOWLEDGED, STATUS_PENDING
+from triggers.exceptions import ConflictError, NotFoundError, ServiceUnavailableError
+
+__all__ = [
+    "IngestedEvent",
+    "api_key_create",
+    "api_key_revoke",
+    "event_acknowledge",
+    "event_delete",
+    "event_ingest",
+]
+
+API_KEY_PREFIX = "trg_"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_TRANSACTION_CANCELLED = "TransactionCanceledException"
+_TRANSACTION_ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedEvent:
+    """What `POST /v1/events` answers, whether the event was written now or replayed."""
+
+    event_id: str
+    created_at: datetime
+    source: str
+    event_type: str
+    status: str
+    replayed: bool
+
+
+def _request_hash(*, source: str, event_type: str, payload: str, metadata: dict[str, Any]) -> str:
+    """Fingerprint of a request body, ignoring where the idempotency key was given."""
+    canonical = {
+        "source": source,
+        "event_type": event_type,
+        "payload": payload,
+        "metadata": {k: v for k, v in metadata.items() if k != "idempotency_key"},
+    }
+    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _new_event(
+    *, tenant_id: str, source: str, event_type: str, payload: str, metadata: dict[str, Any]
+) -> Event:
+    now = utcnow()
+    event_id = str(uuid.uuid4())
+    return Event(
+        tenant_id,
+        f"{format_timestamp(now)}#{event_id}",
+        event_id=event_id,
+        created_at=now,
+        source=source,
+        event_type=event_type,
+        payload=payload,
+        metadata=EventMetadata(**metadata),
+        status=STATUS_PENDING,
+        inbox_tenant=tenant_id,
+        expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
+    )
+
+
+def _ingested(event: Event) -> IngestedEvent:
+    return IngestedEvent(
+        event_id=event.event_id,
+        created_at=event.created_at,
+        source=event.source,
+        event_type=event.event_type,
+        status=STATUS_PENDING,
+        replayed=False,
+    )
+
+
+def _replayed(record: IdempotencyRecord) -> IngestedEvent:
+    return IngestedEvent(
+        event_id=record.event_id,
+        created_at=record.created_at,
+        source=record.source,
+        event_type=record.event_type,
+        status=STATUS_PENDING,
+        replayed=True,
+    )
+
+
+def _live_record(record_key: str, reason_item: dict[str, Any] | None) -> IdempotencyRecord | None:
+    if reason_item:
+        record = IdempotencyRecord.from_raw_data(reason_item)
+    else:
+        try:
+            record = IdempotencyRecord.get(record_key, consistent_read=True)
+        except IdempotencyRecord.DoesNotExist:
+            return None
+    return record if record.expires_at > utcnow() else None
+
+
+def event_ingest(
+    *,
+    tenant_id: str,
+    source: str,
+    event_type: str,
+    payload: str,
+    metadata: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> IngestedEvent:
+    """Store a new pending event.
+
+    With an idempotency key, the key's record and the event are written in one
+    transaction: a retry with the same body replays the first answer, a reuse with
+    a different body is a ConflictError, and concurrent duplicates cannot both land.
+    """
+    if idempotency_key is not None:
+        metadata = {**metadata, "idempotency_key": idempotency_key}
+    event = _new_event(
+        tenant_id=tenant_id,
+        source=source,
+        event_type=event_type,
+        payload=payload,
+        metadata=metadata,
+    )
+    if idempotency_key is None:
+        event.save()
+        return _ingested(event)
+
+    request_hash = _request_hash(
+        source=source, event_type=event_type, payload=payload, metadata=metadata
+    )
+    record_key = f"{tenant_id}#{idempotency_key}"
+    for _ in range(_TRANSACTION_ATTEMPTS):
+        now = utcnow()
+        record = IdempotencyRecord(
+            record_key,
+            request_hash=request_hash,
+            event_id=event.event_id,
+            created_at=event.created_at,
+            source=source,
+            event_type=event_type,
+            expires_at=now + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
+        )
+        # An expired record that TTL has not swept yet must not block the key.
+        unused = IdempotencyRecord.record_key.does_not_exist() | (
+            IdempotencyRecord.expires_at <= now
+        )
+        try:
+            with TransactWrite(connection=dynamodb_connection()) as transaction:
+                transaction.save(record, condition=unused, return_values="ALL_OLD")
+                transaction.save(event)
+        except TransactWriteError as exc:
+            if exc.cause_response_code != _TRANSACTION_CANCELLED:
+                raise
+            reason = exc.cancellation_reasons[0] if exc.cancellation_reasons else None
+            if reason is not None and reason.code == "ConditionalCheckFailed":
+                existing = _live_record(record_key, reason.raw_item)
+                if existing is not None and existing.request_hash != request_hash:
+                    raise ConflictError(
+                        "This Idempotency-Key was already used with a different request body.",
+                        details={"idempotency_key": idempotency_key},
+                    ) from None
+                if existing is not None:
+                    return _replayed(existing)
+            # A concurrent transaction on the same key (TransactionConflict), or the record
+            # expired in between: back off briefly and try again.
+            time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
+            continue
+        return _ingested(event)
+    raise ServiceUnavailableError("Could not settle the idempotency key; retry the request.")
+
+
+def _is_condition_failure(exc: UpdateError | DeleteError) -> bool:
+    return exc.cause_response_code == _CONDITION_FAILED
+
+
+def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
+    """Mark the event acknowledged and take it out of the inbox. Acking again is a no-op
+    that returns the first `acknowledged_at`."""
+    event = event_get(tenant_id=tenant_id, event_id=event_id)
+    if event.status == STATUS_ACKNOWLEDGED:
+        return event
+    try:
+        event.update(
+            actions=[
+                Event.status.set(STATUS_ACKNOWLEDGED),
+                Event.acknowledged_at.set(utcnow()),
+                Event.inbox_tenant.remove(),
+            ],
+            condition=Event.status == STATUS_PENDING,
+        )
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        try:  # acknowledged (or deleted) by a concurrent request
+            return Event.get(event.tenant_id, event.created_key, consistent_read=True)
+        except Event.DoesNotExist:
+            raise NotFoundError("Event not found.") from None
+    return event
+
+
+def event_delete(*, tenant_id: str, event_id: str) -> None:
+    event = event_get(tenant_id=tenant_id, event_id=event_id)
+    try:
+        event.delete(condition=Event.event_id.exists())
+    except DeleteError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        raise NotFoundError("Event not found.") from None
+
+
+def api_key_create(*, tenant_id: str, name: str) -> tuple[str, ApiKey]:
+    """A new key for the tenant. The plaintext is returned once and never stored."""
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(
+        api_key_hash(raw_key),
+        tenant_id=tenant_id,
+        name=name,
+        key_prefix=raw_key[: len(API_KEY_PREFIX) + 4],
+        created_at=utcnow(),
+    )
+    record.save(condition=ApiKey.key_hash.does_not_exist())
+    return raw_key, record
+
+
+def api_key_revoke(*, raw_key: str) -> ApiKey:
+    """Revoke a key; requests stop authenticating within API_KEY_CACHE_SECONDS."""
+    try:
+        record = ApiKey.get(api_key_hash(raw_key), consistent_read=True)
+    except ApiKey.DoesNotExist:
+        raise NotFoundError("No such API key.") from None
+    if record.revoked_at is None:
+        record.update(actions=[ApiKey.revoked_at.set(utcnow())])
+    return record

@@ -1,0 +1,88 @@
+"""HTTP endpoints for events. Each view validates, calls one service or selector, renders."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events import selectors, services
+from events.serializers import (
+    EventAckOutSerializer,
+    EventAckResponseSerializer,
+    EventCreatedOutSerializer,
+    EventCreatedResponseSerializer,
+    EventInSerializer,
+    EventOutSerializer,
+    EventResponseSerializer,
+    resolve_idempotency_key,
+)
+from triggers.api import ApiView, api_response
+from triggers.auth import tenant_of
+from triggers.constants import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER
+from triggers.schema import with_errors
+
+
+class EventCollectionView(ApiView):
+    @extend_schema(
+        operation_id="events_create",
+        request=EventInSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Makes the request safe to retry for 24 h.",
+            )
+        ],
+        responses=with_errors(
+            "write",
+            {201: EventCreatedResponseSerializer, 200: EventCreatedResponseSerializer},
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        body = EventInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        metadata = data.get("metadata", {})
+        ingested = services.event_ingest(
+            tenant_id=tenant_of(request),
+            source=data["source"],
+            event_type=data["event_type"],
+            payload=data["payload"],
+            metadata=metadata,
+            idempotency_key=resolve_idempotency_key(
+                header=request.headers.get(IDEMPOTENCY_KEY_HEADER), metadata=metadata
+            ),
+        )
+        rendered = EventCreatedOutSerializer(ingested).data
+        if ingested.replayed:
+            return api_response(request, rendered, headers={IDEMPOTENT_REPLAYED_HEADER: "true"})
+        return api_response(request, rendered, status=201)
+
+
+class EventDetailView(ApiView):
+    @extend_schema(
+        operation_id="events_retrieve",
+        responses=with_errors("read", {200: EventResponseSerializer}),
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = selectors.event_get(tenant_id=tenant_of(request), event_id=event_id)
+        return api_response(request, EventOutSerializer(event).data)
+
+    @extend_schema(operation_id="events_destroy", responses=with_errors("read", {204: None}))
+    def delete(self, request: Request, event_id: str) -> Response:
+        services.event_delete(tenant_id=tenant_of(request), event_id=event_id)
+        return Response(status=204)
+
+
+class EventAckView(ApiView):
+    @extend_schema(
+        operation_id="events_acknowledge",
+        request=None,
+        responses=with_errors("read", {200: EventAckResponseSerializer}),
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        event = services.event_acknowledge(tenant_id=tenant_of(request), event_id=event_id)
+        return api_response(request, EventAckOutSerializer(event).data)

@@ -1,0 +1,33 @@
+"""Query and response shapes of GET /v1/inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from events.serializers import EventOutSerializer
+from triggers.constants import INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, TEXT_FIELD_MAX_LENGTH
+from triggers.serializers import StrictCharField, StrictSerializer
+
+_MAX_CURSOR_LENGTH = 1024
+
+
+class InboxQuerySerializer(StrictSerializer):
+    limit = serializers.IntegerField(
+        min_value=1, max_value=INBOX_MAX_LIMIT, default=INBOX_DEFAULT_LIMIT
+    )
+    cursor = StrictCharField(required=False, max_length=_MAX_CURSOR_LENGTH)
+    source = StrictCharField(required=False, max_length=TEXT_FIELD_MAX_LENGTH)  # type: ignore[assignment]  # DRF Field.source
+    event_type = StrictCharField(required=False, max_length=TEXT_FIELD_MAX_LENGTH)
+
+
+class PaginationSerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField()
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class InboxResponseSerializer(serializers.Serializer[Any]):
+    events = EventOutSerializer(many=True)
+    pagination = PaginationSerializer()
+    request_id = serializers.CharField()

@@ -1,0 +1,38 @@
+"""The base view and response helper shared by every v1 endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from observability.request_id import get_request_id
+
+
+def _has_body(request: Request) -> bool:
+    meta = request.META
+    length = meta.get("CONTENT_LENGTH") or "0"
+    return length not in ("", "0") or "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "")
+
+
+class ApiView(APIView):
+    """Base for every v1 endpoint: a body must be declared as JSON (415 otherwise)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if _has_body(request) and not request.content_type:
+            raise UnsupportedMediaType("", detail="Content-Type must be application/json.")
+
+
+def api_response(
+    request: Request,
+    data: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A success body: the rendered data plus the request's `request_id`."""
+    return Response({**data, "request_id": get_request_id(request)}, status=status, headers=headers)

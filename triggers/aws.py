@@ -1,0 +1,48 @@
+"""AWS wiring. Nothing here connects at import time.
+
+Endpoints are never configured in code: the SDK's own variables
+(`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_CLOUDWATCH`, ...) point the
+service at DynamoDB Local or moto, and with none set it talks to real AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from django.conf import settings
+from pynamodb.connection import Connection
+
+
+class DynamoDBMeta:
+    """Connection options shared by every PynamoDB model's `Meta` (read lazily by PynamoDB)."""
+
+    region = settings.AWS_REGION
+    billing_mode = "PAY_PER_REQUEST"
+    connect_timeout_seconds = settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS
+    read_timeout_seconds = settings.DYNAMODB_READ_TIMEOUT_SECONDS
+    max_retry_attempts = settings.DYNAMODB_MAX_RETRY_ATTEMPTS
+    max_pool_connections = settings.DYNAMODB_MAX_POOL_CONNECTIONS
+
+
+def table_name(suffix: str) -> str:
+    return f"{settings.TABLE_PREFIX}-{suffix}"
+
+
+def aws_client(service: str, *, region: str | None = None) -> Any:
+    """A boto3 client for `service`, created on demand with the configured region."""
+    session: Any = boto3.session.Session()  # typed per service; this factory serves any
+    return session.client(service, region_name=region or settings.AWS_REGION)
+
+
+@functools.cache
+def dynamodb_connection() -> Connection:
+    """A low-level PynamoDB connection (for transactions), built once per process."""
+    return Connection(
+        region=DynamoDBMeta.region,
+        connect_timeout_seconds=DynamoDBMeta.connect_timeout_seconds,
+        read_timeout_seconds=DynamoDBMeta.read_timeout_seconds,
+        max_retry_attempts=DynamoDBMeta.max_retry_attempts,
+        max_pool_connections=DynamoDBMeta.max_pool_connections,
+    )

@@ -1,0 +1,20 @@
+"""gunicorn settings (Procfile, `make run`, tests). Every value can be overridden by env."""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+# Threads overlap the DynamoDB round trips that dominate a request; processes use the cores.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+# Requests are logged by the service itself, one JSON line each; gunicorn's access log is off.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+# Several servers (make run, tests, benchmarks) may run at once; none needs the control socket.
+control_socket_disable = True

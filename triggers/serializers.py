@@ -1,0 +1,82 @@
+"""Serializer building blocks shared by the apps: strict types, no silent coercion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from triggers.jsoncodec import JSONTextError, dumps_exact
+
+
+class StrictSerializer(serializers.Serializer[Any]):
+    """Rejects top-level fields it does not declare, instead of silently dropping them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: 42 or true is a type error, not "42" or "True"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
+    """A non-empty JSON object in; its compact JSON text (numbers verbatim) out of validation."""
+
+    default_error_messages = {
+        "not_object": "Must be a JSON object.",
+        "empty": "Must not be empty.",
+        "unencodable": "Contains text that is not valid Unicode.",
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        if not data:
+            self.fail("empty")
+        try:
+            return dumps_exact(data).decode("utf-8")
+        except JSONTextError:
+            self.fail("unencodable")
+
+    def to_representation(self, value: Any) -> Any:
+        raise NotImplementedError("input-only field")
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class RawJSONField(serializers.Field[Any, str, Any, Any]):
+    """Output-only: stored JSON text, embedded in the response as-is (no re-parsing)."""
+
+    def to_representation(self, value: str) -> orjson.Fragment:
+        return orjson.Fragment(value)
+
+    def to_internal_value(self, data: Any) -> Any:
+        raise NotImplementedError("output-only field")
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+    request_id = serializers.CharField()
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer[Any]):
+    """Documents the error envelope in the OpenAPI schema."""
+
+    error = ErrorSerializer()

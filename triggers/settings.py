@@ -1,0 +1,98 @@
+"""Settings for the Triggers API, read from the environment (see README "Configuration").
+
+A bad value raises ImproperlyConfigured at startup rather than misbehaving later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from triggers import __version__
+from triggers.constants import TIMESTAMP_FORMAT
+from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-only" if DEBUG else None)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+# --- service --------------------------------------------------------------------------
+APP_VERSION = env_str("APP_VERSION", __version__)
+STAGE = env_str("STAGE", "Production")
+AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
+TABLE_PREFIX = env_str("TABLE_PREFIX", "triggers")
+MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=350 * 1024)
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
+IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
+# How long a lookup by id keeps retrying a miss, to ride out the GSI's eventual consistency.
+EVENT_LOOKUP_RETRY_SECONDS = env_float("EVENT_LOOKUP_RETRY_SECONDS", 0.3)
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = env_int("DYNAMODB_CONNECT_TIMEOUT_SECONDS", 2, minimum=1)
+DYNAMODB_READ_TIMEOUT_SECONDS = env_int("DYNAMODB_READ_TIMEOUT_SECONDS", 5, minimum=1)
+DYNAMODB_MAX_RETRY_ATTEMPTS = env_int("DYNAMODB_MAX_RETRY_ATTEMPTS", 3, minimum=0)
+DYNAMODB_MAX_POOL_CONNECTIONS = env_int("DYNAMODB_MAX_POOL_CONNECTIONS", 20, minimum=1)
+
+# --- Django ---------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "rest_framework",
+    "drf_spectacular",
+    "events",
+    "inbox",
+    "observability",
+]
+
+MIDDLEWARE = [
+    "observability.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "triggers.urls"
+WSGI_APPLICATION = "triggers.wsgi.application"
+DATABASES: dict[str, dict[str, str]] = {}
+APPEND_SLASH = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+# The API is a JSON service; no templates, sessions or static files.
+TEMPLATES: list[dict[str, object]] = []
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The body limit is enforced by the JSON parser (413); Django's own check would give a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["triggers.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["triggers.content.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["triggers.content.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "triggers.content.JSONOnlyNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "triggers.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "DATETIME_FORMAT": TIMESTAMP_FORMAT,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Triggers API",
+    "DESCRIPTION": "Multi-tenant event ingestion: producers POST events, consumers poll an inbox.",
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "console"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+}
