@@ -128,18 +128,19 @@ def start_moto(*, port: int, log: IO[bytes] | None = None) -> Service:
     return service
 
 
-def aws_env(*, dynamodb_url: str, moto_url: str) -> dict[str, str]:
-    """SDK variables that point every AWS client at the local stack."""
-    return {
+def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]:
+    """SDK variables that point every AWS client at the local stack (any credentials do)."""
+    env = {
         "AWS_REGION": LOCAL_REGION,
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
-        "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,
-        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": moto_url,
-        "AWS_ENDPOINT_URL_SNS": moto_url,
     }
+    if moto_url is not None:
+        for service in ("CLOUDWATCH", "CLOUDWATCH_LOGS", "SNS"):
+            env[f"AWS_ENDPOINT_URL_{service}"] = moto_url
+    return env
 
 
 def start_gunicorn(

