@@ -25,6 +25,8 @@ from triggers.schema import with_errors
 
 
 class EventCollectionView(ApiView):
+    """Ingest one event. With an Idempotency-Key, a retry replays the first answer (200)."""
+
     @extend_schema(
         operation_id="events_create",
         request=EventInSerializer,
@@ -63,6 +65,8 @@ class EventCollectionView(ApiView):
 
 
 class EventDetailView(ApiView):
+    """Read or delete one of the caller's events; other tenants' events are 404."""
+
     @extend_schema(
         operation_id="events_retrieve",
         responses=with_errors("read", {200: EventResponseSerializer}),
@@ -78,6 +82,8 @@ class EventDetailView(ApiView):
 
 
 class EventAckView(ApiView):
+    """Acknowledge an event: it leaves the inbox. Acking again returns the first time."""
+
     @extend_schema(
         operation_id="events_acknowledge",
         request=None,

@@ -13,6 +13,8 @@ from triggers.schema import with_errors
 
 
 class InboxView(ApiView):
+    """The caller's pending events, oldest first, with cursor pagination and filters."""
+
     @extend_schema(
         operation_id="inbox_list",
         parameters=[InboxQuerySerializer],

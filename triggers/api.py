@@ -18,9 +18,8 @@ def _has_body(request: Request) -> bool:
     return length not in ("", "0") or "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "")
 
 
+# Base for every v1 endpoint (its docstring would become each endpoint's OpenAPI text).
 class ApiView(APIView):
-    """Base for every v1 endpoint: a body must be declared as JSON (415 otherwise)."""
-
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if _has_body(request) and not request.content_type:

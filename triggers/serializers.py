@@ -12,9 +12,9 @@ from rest_framework import serializers
 from triggers.jsoncodec import JSONTextError, dumps_exact
 
 
+# Rejects top-level fields it does not declare, instead of silently dropping them.
+# (A comment, not a docstring: subclasses would inherit it as their OpenAPI description.)
 class StrictSerializer(serializers.Serializer[Any]):
-    """Rejects top-level fields it does not declare, instead of silently dropping them."""
-
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
@@ -77,6 +77,6 @@ class ErrorSerializer(serializers.Serializer[Any]):
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer[Any]):
-    """Documents the error envelope in the OpenAPI schema."""
+    """Every error response: `{"error": {code, message, details, request_id}}`."""
 
     error = ErrorSerializer()
