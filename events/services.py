@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord
 from events.selectors import api_key_hash, event_get
+from observability.logging import get_logger
 from triggers.aws import dynamodb_connection
 from triggers.clock import format_timestamp, utcnow
 from triggers.constants import STATUS_ACKNOWLEDGED, STATUS_PENDING
@@ -31,6 +32,8 @@ __all__ = [
     "event_delete",
     "event_ingest",
 ]
+
+logger = get_logger(__name__)
 
 API_KEY_PREFIX = "trg_"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -79,6 +82,18 @@ def _new_event(
         inbox_tenant=tenant_id,
         expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
     )
+
+
+def _logged(ingested: IngestedEvent, payload: str) -> IngestedEvent:
+    logger.info(
+        "event_ingested",
+        event_id=ingested.event_id,
+        source=ingested.source,
+        event_type=ingested.event_type,
+        payload_bytes=len(payload.encode("utf-8")),
+        idempotent_replay=ingested.replayed,
+    )
+    return ingested
 
 
 def _ingested(event: Event) -> IngestedEvent:
@@ -140,7 +155,7 @@ def event_ingest(
     )
     if idempotency_key is None:
         event.save()
-        return _ingested(event)
+        return _logged(_ingested(event), payload)
 
     request_hash = _request_hash(
         source=source, event_type=event_type, payload=payload, metadata=metadata
@@ -177,12 +192,12 @@ def event_ingest(
                         details={"idempotency_key": idempotency_key},
                     ) from None
                 if existing is not None:
-                    return _replayed(existing)
+                    return _logged(_replayed(existing), payload)
             # A concurrent transaction on the same key (TransactionConflict), or the record
             # expired in between: back off briefly and try again.
             time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
             continue
-        return _ingested(event)
+        return _logged(_ingested(event), payload)
     raise ServiceUnavailableError("Could not settle the idempotency key; retry the request.")
 
 
@@ -195,6 +210,7 @@ def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
     that returns the first `acknowledged_at`."""
     event = event_get(tenant_id=tenant_id, event_id=event_id)
     if event.status == STATUS_ACKNOWLEDGED:
+        logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True)
         return event
     try:
         event.update(
@@ -209,9 +225,12 @@ def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
         if not _is_condition_failure(exc):
             raise
         try:  # acknowledged (or deleted) by a concurrent request
-            return Event.get(event.tenant_id, event.created_key, consistent_read=True)
+            current = Event.get(event.tenant_id, event.created_key, consistent_read=True)
         except Event.DoesNotExist:
             raise NotFoundError("Event not found.") from None
+        logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True)
+        return current
+    logger.info("event_acknowledged", event_id=event_id, already_acknowledged=False)
     return event
 
 
@@ -223,6 +242,7 @@ def event_delete(*, tenant_id: str, event_id: str) -> None:
         if not _is_condition_failure(exc):
             raise
         raise NotFoundError("Event not found.") from None
+    logger.info("event_deleted", event_id=event_id)
 
 
 def api_key_create(*, tenant_id: str, name: str) -> tuple[str, ApiKey]:

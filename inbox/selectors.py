@@ -7,9 +7,12 @@ from typing import Any
 
 from events.models import Event
 from inbox.cursor import decode_cursor, encode_cursor
+from observability.logging import get_logger
 from triggers.clock import utcnow
 
 __all__ = ["InboxPage", "inbox_page"]
+
+logger = get_logger(__name__)
 
 # With filters, DynamoDB evaluates items before filtering them: read in larger pages.
 _FILTERED_PAGE_FACTOR = 4
@@ -61,10 +64,16 @@ def inbox_page(
         last_evaluated_key=start_key,
     )
     events = list(results)
-    if len(events) <= limit:
-        return InboxPage(events=events, next_cursor=None)
-    events = events[:limit]
-    return InboxPage(
-        events=events,
-        next_cursor=encode_cursor(tenant_id=tenant_id, created_key=events[-1].created_key),
+    next_cursor = None
+    if len(events) > limit:
+        events = events[:limit]
+        next_cursor = encode_cursor(tenant_id=tenant_id, created_key=events[-1].created_key)
+    logger.info(
+        "inbox_listed",
+        limit=limit,
+        has_cursor=cursor is not None,
+        result_count=len(events),
+        has_more=next_cursor is not None,
+        filters={"source": source, "event_type": event_type},
     )
+    return InboxPage(events=events, next_cursor=next_cursor)

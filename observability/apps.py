@@ -5,3 +5,9 @@ from django.apps import AppConfig
 
 class ObservabilityConfig(AppConfig):
     name = "observability"
+
+    def ready(self) -> None:
+        from observability import dynamodb, signals  # noqa: PLC0415 - apps must be ready
+
+        dynamodb.connect()
+        signals.connect()

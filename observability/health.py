@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -10,8 +9,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from events.models import Event
+from observability.logging import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ["health_report"]
 
@@ -23,7 +23,7 @@ def _check_dynamodb() -> dict[str, Any]:
     try:
         Event.describe_table()
     except Exception as exc:  # any failure means unhealthy; the class name is enough to act on
-        logger.warning("health_check_failed dependency=dynamodb error=%s", type(exc).__name__)
+        logger.warning("health_check_failed", dependency="dynamodb", error=type(exc).__name__)
         return {"status": "unhealthy", "error": type(exc).__name__}
     return {"status": "healthy", "latency_ms": round((time.monotonic() - started) * 1000, 2)}
 
@@ -37,6 +37,7 @@ def health_report() -> dict[str, Any]:
             cache.set(_CACHE_KEY, dynamodb, timeout=settings.HEALTH_CACHE_SECONDS)
     checks = {"dynamodb": dynamodb}
     healthy = all(check["status"] == "healthy" for check in checks.values())
+    logger.debug("health_checked", healthy=healthy, checks=checks)
     return {
         "status": "healthy" if healthy else "unhealthy",
         "version": settings.APP_VERSION,

@@ -1,31 +1,62 @@
-"""Request middleware: the request id every response and log line carries."""
+"""Request middleware: the request id, the clock and the log context of every request."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
+import structlog
 from django.http import HttpRequest, HttpResponseBase
 
+from observability import dynamodb
 from observability.request_id import resolve_request_id
+from observability.routes import endpoint_of
 from triggers.constants import REQUEST_ID_HEADER
 
 _META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
-class RequestIdMiddleware:
-    """Binds `request.request_id` and echoes it in the `X-Request-ID` response header.
+class RequestContextMiddleware:
+    """Outermost middleware.
 
-    An unsafe caller value is replaced in `request.META` as well, so nothing
-    downstream (loggers included) ever sees it.
+    - binds `request.request_id` (the caller's valid `X-Request-ID`, else a UUID4),
+      writes it back into `request.META` so nothing downstream sees an unsafe value,
+      and returns it in the `X-Request-ID` response header;
+    - starts the monotonic clock (`request.started_at`) that `duration_ms` is measured on;
+    - binds `method` and, once the URL is resolved, `endpoint` (the route template)
+      into the structlog context, and clears that context on every way out.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        structlog.contextvars.clear_contextvars()
+        dynamodb.reset_request_stats()
+        request.started_at = time.monotonic()  # type: ignore[attr-defined]
         request_id = resolve_request_id(request.META.get(_META_KEY))
         request.META[_META_KEY] = request_id
         request.request_id = request_id  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        structlog.contextvars.bind_contextvars(method=request.method)
+        try:
+            response = self.get_response(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        structlog.contextvars.bind_contextvars(endpoint=endpoint_of(request))
+
+
+def duration_ms(request: HttpRequest) -> float:
+    """Milliseconds since RequestContextMiddleware saw the request."""
+    started: float = getattr(request, "started_at", time.monotonic())
+    return round((time.monotonic() - started) * 1000, 3)

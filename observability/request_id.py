@@ -16,5 +16,5 @@ def resolve_request_id(candidate: str | None) -> str:
 
 
 def get_request_id(request: Any) -> str:
-    """The id bound to a Django or DRF request by RequestIdMiddleware ("" outside a request)."""
+    """The id RequestContextMiddleware bound to a Django or DRF request ("" outside one)."""
     return str(getattr(request, "request_id", ""))

@@ -5,18 +5,19 @@ Keys are looked up by SHA-256 digest; only a short prefix ever reaches a log lin
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+import structlog
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from events.selectors import ApiKeyIdentity, api_key_identity
+from observability.logging import get_logger
 from triggers.constants import API_KEY_HEADER
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _MAX_KEY_LENGTH = 256
 _VISIBLE_PREFIX = 8
@@ -45,17 +46,27 @@ def tenant_of(request: Request) -> str:
     return identity.tenant_id
 
 
+def _refuse(reason: str) -> AuthenticationFailed:
+    logger.warning("authentication_failed", reason=reason)
+    return AuthenticationFailed("Invalid or revoked API key.")
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiKeyIdentity, None] | None:
         raw_key = presented_api_key(request)
         if raw_key is None:
-            return None
-        identity = None
-        if 0 < len(raw_key) <= _MAX_KEY_LENGTH:
-            identity = api_key_identity(raw_key=raw_key)
+            logger.warning("authentication_failed", reason="missing_key")
+            return None  # IsAuthenticated answers 401
+        structlog.contextvars.bind_contextvars(api_key=mask_api_key(raw_key))
+        if not 0 < len(raw_key) <= _MAX_KEY_LENGTH:
+            raise _refuse("malformed_key")
+        identity = api_key_identity(raw_key=raw_key)
         if identity is None:
-            logger.warning("authentication_failed key=%s", mask_api_key(raw_key))
-            raise AuthenticationFailed("Invalid or revoked API key.")
+            raise _refuse("unknown_key")
+        if identity.revoked:
+            raise _refuse("revoked_key")
+        structlog.contextvars.bind_contextvars(tenant_id=identity.tenant_id)
+        logger.debug("authentication_succeeded")
         return identity, None
 
     def authenticate_header(self, request: Request) -> str:

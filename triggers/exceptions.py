@@ -10,7 +10,6 @@ so no client ever sees an HTML page or a stack trace.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from botocore.exceptions import (
@@ -25,11 +24,12 @@ from pynamodb.exceptions import PynamoDBException
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from observability.logging import get_logger
 from observability.request_id import get_request_id
 from triggers.constants import RETRY_AFTER_SECONDS, ErrorCode
 from triggers.jsoncodec import dumps_exact
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 __all__ = [
     "ConflictError",
@@ -157,7 +157,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, PermissionDenied):
         exc = drf.PermissionDenied()
     elif isinstance(exc, PynamoDBException) and is_transient_storage_error(exc):
-        logger.warning("dynamodb_unavailable: %s", exc.cause_response_code or type(exc.cause))
+        logger.warning(
+            "dynamodb_unavailable",
+            error_code=exc.cause_response_code or type(exc.cause).__name__,
+        )
         exc = ServiceUnavailableError()
 
     if isinstance(exc, TriggersError):
@@ -171,7 +174,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Bearer realm="triggers"'
     else:
-        logger.error("unhandled_exception", exc_info=exc)
+        # The traceback goes to the log as fields; the client gets only the envelope.
+        logger.error("request_failed", status_code=500, exc_info=exc)
         status, code, message, details = 500, ErrorCode.INTERNAL_ERROR, "Internal error.", {}
 
     if status == 503:

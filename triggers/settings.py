@@ -5,8 +5,10 @@ A bad value raises ImproperlyConfigured at startup rather than misbehaving later
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from observability.logging import build_logging_config, configure_structlog
 from triggers import __version__
 from triggers.constants import TIMESTAMP_FORMAT
 from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -38,13 +40,15 @@ DYNAMODB_MAX_POOL_CONNECTIONS = env_int("DYNAMODB_MAX_POOL_CONNECTIONS", 20, min
 INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
+    "django_structlog",
     "events",
     "inbox",
     "observability",
 ]
 
 MIDDLEWARE = [
-    "observability.middleware.RequestIdMiddleware",
+    "observability.middleware.RequestContextMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
@@ -88,11 +92,11 @@ SPECTACULAR_SETTINGS = {
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "console"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
-}
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+configure_structlog()
+
+# django-structlog: one `request_finished` line per request (request_started only at DEBUG);
+# the request id comes from RequestContextMiddleware, which has already validated it.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_USER_ID_FIELD = None

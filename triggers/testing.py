@@ -7,6 +7,7 @@ loopback ports; tests talk HTTP to it. Nothing of the project is mocked.
 from __future__ import annotations
 
 import io
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -48,6 +49,19 @@ class Server:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """Every line the server wrote, parsed; fails on any line that is not a JSON object."""
+        lines = []
+        for number, line in enumerate(self.log_text().splitlines(), start=1):
+            if line.strip():
+                parsed = json.loads(line)
+                assert isinstance(parsed, dict), f"line {number} is not an object: {line}"
+                lines.append(parsed)
+        return lines
+
+    def lines_for(self, request_id: str) -> list[dict[str, Any]]:
+        return [line for line in self.log_lines() if line.get("request_id") == request_id]
 
 
 @dataclass
@@ -140,6 +154,15 @@ def running_server(directory: Path, env: dict[str, str]) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("server"), server_env(tables)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def broken_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server pointed at tables that do not exist: every DynamoDB call is an unexpected
+    error (ResourceNotFoundException), which is how a 500 is provoked from outside."""
+    env = server_env(tables, TABLE_PREFIX="triggers-missing")
+    with running_server(tmp_path_factory.mktemp("broken"), env) as running:
         yield running
 
 
