@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check lint typecheck unit manage apikey loadtest clean
+.PHONY: help install run test check manage apikey clean bench-logging
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,3 +49,6 @@ apikey: install ## Create an API key on the running `make run` stack: make apike
 
 clean: ## Remove the virtualenv, node_modules and local data
 	rm -rf $(VENV) node_modules .data
+
+bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~2.5 min)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.logging_overhead

@@ -2,7 +2,8 @@
 
 PynamoDB announces each call with its `pre_dynamodb_send` signal; the first
 time a connection's botocore client is seen, handlers are registered on it for
-`before-call`, `after-call` and `after-call-error`. They log
+`before-parameter-build` (start, table, operation), `after-call` and
+`after-call-error` (including connection failures). They log
 
 - `dynamodb_call` (DEBUG): operation, table, duration_ms;
 - `dynamodb_call_failed`: the same plus error_code, at INFO for the conditional
@@ -14,8 +15,10 @@ and add to per-request totals that `request_finished` reports as
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +34,7 @@ logger = get_logger(__name__)
 _EXPECTED_FAILURES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 _STARTED = "triggers_started"
 _TABLE = "triggers_table"
+_OPERATION = "triggers_operation"
 
 
 @dataclass
@@ -62,12 +66,29 @@ def _table_of(params: dict[str, Any]) -> str:
     return ",".join(sorted(tables))
 
 
-def _before_call(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+def _never_raise(handler: Callable[..., None]) -> Callable[..., None]:
+    """A hook must not break the DynamoDB call it observes."""
+
+    @functools.wraps(handler)
+    def guarded(**kwargs: Any) -> None:
+        try:
+            handler(**kwargs)
+        except Exception:
+            logger.debug("dynamodb_hook_failed", hook=handler.__name__, exc_info=True)
+
+    return guarded
+
+
+@_never_raise
+def _before_parameter_build(
+    params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+) -> None:
     context[_STARTED] = time.monotonic()
     context[_TABLE] = _table_of(params)
+    context[_OPERATION] = model.name
 
 
-def _finish(model: Any, context: dict[str, Any], error_code: str | None) -> None:
+def _finish(context: dict[str, Any], error_code: str | None) -> None:
     started = context.get(_STARTED)
     if started is None:
         return
@@ -76,7 +97,11 @@ def _finish(model: Any, context: dict[str, Any], error_code: str | None) -> None
     if stats is not None:
         stats.calls += 1
         stats.total_ms += duration
-    fields = {"operation": model.name, "table": context.get(_TABLE), "duration_ms": duration}
+    fields = {
+        "operation": context.get(_OPERATION),
+        "table": context.get(_TABLE),
+        "duration_ms": duration,
+    }
     if error_code is None:
         logger.debug("dynamodb_call", **fields)
         return
@@ -84,23 +109,29 @@ def _finish(model: Any, context: dict[str, Any], error_code: str | None) -> None
     logger.log(level, "dynamodb_call_failed", error_code=error_code, **fields)
 
 
-def _after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+@_never_raise
+def _after_call(parsed: Any, context: dict[str, Any], **_: Any) -> None:
     error = parsed.get("Error") if isinstance(parsed, dict) else None
-    _finish(model, context, error.get("Code") if error else None)
+    _finish(context, error.get("Code") if error else None)
 
 
-def _after_call_error(exception: Exception, model: Any, context: dict[str, Any], **_: Any) -> None:
-    _finish(model, context, type(exception).__name__)
+@_never_raise
+def _after_call_error(exception: Exception, context: dict[str, Any], **_: Any) -> None:
+    _finish(context, type(exception).__name__)
+
+
+_HOOKS = {
+    "before-parameter-build.dynamodb": _before_parameter_build,
+    "after-call.dynamodb": _after_call,
+    "after-call-error.dynamodb": _after_call_error,
+}
 
 
 def _instrument(sender: Any, **_: Any) -> None:
     events = sender.client.meta.events
-    # unique_id makes registration idempotent: a client is instrumented once.
-    events.register("before-call.dynamodb", _before_call, unique_id="triggers-before-call")
-    events.register("after-call.dynamodb", _after_call, unique_id="triggers-after-call")
-    events.register(
-        "after-call-error.dynamodb", _after_call_error, unique_id="triggers-after-call-error"
-    )
+    for event_name, handler in _HOOKS.items():
+        # unique_id makes registration idempotent: each client is instrumented once.
+        events.register(event_name, handler, unique_id=f"triggers-{event_name}")
 
 
 def connect() -> None:

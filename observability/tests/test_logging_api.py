@@ -20,14 +20,18 @@ from triggers.testing import (
 pytestmark = pytest.mark.integration
 
 
-def traced(api: ApiClient, method: str, path: str, **kwargs: object) -> tuple[requests.Response, str]:
+def traced(
+    api: ApiClient, method: str, path: str, **kwargs: object
+) -> tuple[requests.Response, str]:
     request_id = f"test-{uuid.uuid4().hex}"
     response = api.request(method, path, headers={"X-Request-ID": request_id}, **kwargs)
     return response, request_id
 
 
 def finished_line(server: Server, request_id: str) -> dict[str, object]:
-    (line,) = [l for l in server.lines_for(request_id) if l["event"] == "request_finished"]
+    (line,) = [
+        entry for entry in server.lines_for(request_id) if entry["event"] == "request_finished"
+    ]
     return line
 
 
@@ -55,11 +59,11 @@ def test_every_line_of_a_request_carries_its_request_id(server: Server, api: Api
 
     # THEN the response, and every line written for it, carry that id
     assert response.headers["X-Request-ID"] == request_id == response.json()["request_id"]
-    ingested = [l for l in server.log_lines() if l.get("event_id") == event_id]
-    assert [l["event"] for l in ingested] == ["event_ingested"]
+    ingested = [entry for entry in server.log_lines() if entry.get("event_id") == event_id]
+    assert [entry["event"] for entry in ingested] == ["event_ingested"]
     assert ingested[0]["request_id"] == request_id
     lines = server.lines_for(request_id)
-    assert {"event_ingested", "request_finished"} <= {l["event"] for l in lines}
+    assert {"event_ingested", "request_finished"} <= {entry["event"] for entry in lines}
     for line in lines:
         assert line["tenant_id"] == api.tenant_id
         assert line["endpoint"] == "/v1/events"
@@ -111,7 +115,9 @@ def test_failed_authentication_is_logged_with_a_reason_and_masked_key(
     key = "trg_" + uuid.uuid4().hex + uuid.uuid4().hex
     request_id = f"test-{uuid.uuid4().hex}"
     anonymous.get("/v1/inbox", headers={"X-API-Key": key, "X-Request-ID": request_id})
-    (failure,) = [l for l in server.lines_for(request_id) if l["event"] == "authentication_failed"]
+    (failure,) = [
+        entry for entry in server.lines_for(request_id) if entry["event"] == "authentication_failed"
+    ]
     assert failure["reason"] == "unknown_key"
     assert failure["level"] == "warning"
     assert failure["api_key"] == key[:8] + "…"
@@ -133,7 +139,7 @@ def test_unhandled_error_logs_one_request_failed_with_the_traceback_as_fields(
     assert "ResourceNotFound" not in response.text
     # AND the log has exactly one request_failed line with the exception as fields
     lines = broken_server.lines_for(request_id)
-    (failed,) = [l for l in lines if l["event"] == "request_failed"]
+    (failed,) = [entry for entry in lines if entry["event"] == "request_failed"]
     assert failed["level"] == "error"
     exception, *causes = failed["exception"]  # the raised exception first, then its causes
     assert exception["exc_type"] == "GetError"
@@ -151,7 +157,9 @@ def test_console_format_is_human_readable_key_value_lines(
     with running_server(directory, server_env(tables, LOG_FORMAT="console")) as server:
         requests.get(server.url + "/v1/health", headers={"X-Request-ID": "console-1"}, timeout=30)
         text = server.log_text()
-    (line,) = [l for l in text.splitlines() if "request_finished" in l and "console-1" in l]
+    (line,) = [
+        entry for entry in text.splitlines() if "request_finished" in entry and "console-1" in entry
+    ]
     assert not line.startswith("{")
     assert "request_id=console-1" in line
     assert "endpoint=/v1/health" in line

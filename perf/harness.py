@@ -1,0 +1,273 @@
+"""Run k6 scenarios against gunicorn variants on one DynamoDB Local, and measure them.
+
+Every variant runs against the same in-memory DynamoDB Local in the same run,
+alternating A, B, A, B... so slow drift of the machine affects both alike.
+Besides k6's requests/s and latency, the service's own CPU time per request is
+read from /proc (gunicorn master + workers), because on a 2-core machine k6,
+DynamoDB Local and the service compete for the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triggers.localstack import (
+    ROOT,
+    Service,
+    aws_env,
+    dynamodb_local_jar,
+    free_port,
+    manage,
+    start_dynamodb_local,
+    start_gunicorn,
+)
+
+PERF_DIR = ROOT / "perf"
+REPORTS_DIR = PERF_DIR / "reports"
+K6 = Path(sys.executable).with_name("k6")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    variant: str
+    round: int
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p95_ms: float
+    failed_rate: float
+    service_cpu_ms_per_request: float
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            pids.extend(_process_tree(int(child)))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants, from /proc."""
+    total = 0
+    for member in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _CLOCK_TICKS
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu_model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+@contextmanager
+def dynamodb(log_dir: Path) -> Iterator[dict[str, str]]:
+    """DynamoDB Local in memory with the project's tables; yields the environment to use."""
+    jar = dynamodb_local_jar()
+    if jar is None:
+        raise SystemExit("DynamoDB Local is needed (Java + `make install`).")
+    with (log_dir / "dynamodb.log").open("ab") as log:
+        service = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
+        try:
+            env = {
+                **os.environ,
+                **aws_env(dynamodb_url=service.url),
+                "DJANGO_SECRET_KEY": "perf-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+                "TABLE_PREFIX": "triggers-perf",
+                "STAGE": "Perf",
+            }
+            manage(["create_tables", "--wait"], env, capture=True)
+            yield env
+        finally:
+            service.stop()
+
+
+def api_key(env: dict[str, str], tenant: str) -> str:
+    command = ["create_api_key", "--tenant", tenant, "--name", "perf"]
+    output = manage(command, {**env, "LOG_LEVEL": "WARNING"}, capture=True)
+    return output.strip().splitlines()[-1]
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log_path: Path) -> Iterator[Service]:
+    with log_path.open("ab") as log:
+        service = start_gunicorn(port=free_port(), env=env, log=log)
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
+def run_k6(
+    scenario: str, *, base_url: str, key: str, vus: int, duration: str, work_dir: Path
+) -> dict[str, Any]:
+    summary = work_dir / f"summary-{datetime.now(UTC).timestamp()}.json"
+    env = {
+        **os.environ,
+        "K6_NO_USAGE_REPORT": "true",
+        "BASE_URL": base_url,
+        "API_KEY": key,
+        "VUS": str(vus),
+        "DURATION": duration,
+        "SUMMARY": str(summary),
+    }
+    subprocess.run(  # noqa: S603 - our own k6 binary and scenario file
+        [str(K6), "run", "--quiet", "--no-color", str(PERF_DIR / "scenarios" / scenario)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    data: dict[str, Any] = json.loads(summary.read_text())
+    return data
+
+
+def measure(
+    variant: str,
+    round_number: int,
+    service: Service,
+    scenario: str,
+    *,
+    key: str,
+    vus: int,
+    duration: str,
+    work_dir: Path,
+) -> Measurement:
+    before = cpu_seconds(service.process.pid)
+    summary = run_k6(
+        scenario, base_url=service.url, key=key, vus=vus, duration=duration, work_dir=work_dir
+    )
+    cpu = cpu_seconds(service.process.pid) - before
+    metrics = summary["metrics"]
+    requests = int(metrics["http_reqs"]["values"]["count"])
+    durations = metrics["http_req_duration"]["values"]
+    return Measurement(
+        variant=variant,
+        round=round_number,
+        requests=requests,
+        requests_per_s=round(metrics["http_reqs"]["values"]["rate"], 1),
+        p50_ms=round(durations["med"], 2),
+        p95_ms=round(durations["p(95)"], 2),
+        failed_rate=metrics["http_req_failed"]["values"]["rate"],
+        service_cpu_ms_per_request=round(cpu * 1000 / max(requests, 1), 3),
+    )
+
+
+def compare(
+    variants: dict[str, dict[str, str]],
+    *,
+    scenario: str,
+    rounds: int,
+    vus: int,
+    duration: str,
+    warmup: str = "3s",
+    jvm_warmup: str = "15s",
+) -> dict[str, Any]:
+    """Alternate the variants (gunicorn with extra env each) for `rounds` rounds.
+
+    DynamoDB Local (a JVM) is warmed up once first, and each fresh gunicorn for
+    `warmup`, so no variant pays for the other's cold start.
+    """
+    results: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="triggers-perf-") as tmp:
+        work_dir = Path(tmp)
+        with dynamodb(work_dir) as base_env:
+            key = api_key(base_env, tenant="perf-jvm-warmup")
+            with gunicorn(base_env, work_dir / "warmup.log") as service:
+                run_k6(
+                    scenario,
+                    base_url=service.url,
+                    key=key,
+                    vus=vus,
+                    duration=jvm_warmup,
+                    work_dir=work_dir,
+                )
+            for round_number in range(1, rounds + 1):
+                for name, extra in variants.items():
+                    env = {**base_env, **extra}
+                    key = api_key(env, tenant=f"perf-{name}-{round_number}")
+                    with gunicorn(env, work_dir / f"{name}.log") as service:
+                        run_k6(
+                            scenario,
+                            base_url=service.url,
+                            key=key,
+                            vus=vus,
+                            duration=warmup,
+                            work_dir=work_dir,
+                        )
+                        result = measure(
+                            name,
+                            round_number,
+                            service,
+                            scenario,
+                            key=key,
+                            vus=vus,
+                            duration=duration,
+                            work_dir=work_dir,
+                        )
+                    print(json.dumps(asdict(result)), flush=True)
+                    results.append(result)
+    return summarize(results, scenario=scenario, vus=vus, duration=duration, rounds=rounds)
+
+
+def summarize(
+    results: list[Measurement], *, scenario: str, vus: int, duration: str, rounds: int
+) -> dict[str, Any]:
+    by_variant: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(r.variant for r in results):
+        mine = [r for r in results if r.variant == name]
+        by_variant[name] = {
+            "requests_per_s": statistics.median(r.requests_per_s for r in mine),
+            "p50_ms": statistics.median(r.p50_ms for r in mine),
+            "p95_ms": statistics.median(r.p95_ms for r in mine),
+            "service_cpu_ms_per_request": statistics.median(
+                r.service_cpu_ms_per_request for r in mine
+            ),
+            "failed_rate": max(r.failed_rate for r in mine),
+        }
+    return {
+        "scenario": scenario,
+        "vus": vus,
+        "duration_per_round": duration,
+        "rounds": rounds,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "medians": by_variant,
+        "rounds_detail": [asdict(r) for r in results],
+    }
+
+
+def write_report(name: str, report: dict[str, Any]) -> Path:
+    REPORTS_DIR.mkdir(exist_ok=True)
+    path = REPORTS_DIR / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
