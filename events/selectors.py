@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from events.models import ApiKey, Event
+from observability import metrics
+from observability.constants import LOOKUP_GSI
 from observability.logging import get_logger
 from triggers.clock import utcnow
 from triggers.exceptions import NotFoundError
@@ -87,10 +89,11 @@ def event_get(*, tenant_id: str, event_id: str) -> Event:
         time.sleep(delay)
         event = _event_by_id(event_id)
         attempts += 1
+    metrics.record_lookup(LOOKUP_GSI)
     logger.info(
         "event_lookup",
         event_id=event_id,
-        method="gsi",
+        method=LOOKUP_GSI,
         found=event is not None,
         attempts=attempts,
         duration_ms=round((time.monotonic() - started) * 1000, 3),

@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord
 from events.selectors import api_key_hash, event_get
+from observability import metrics
 from observability.logging import get_logger
 from triggers.aws import dynamodb_connection
 from triggers.clock import format_timestamp, utcnow
@@ -84,7 +85,9 @@ def _new_event(
     )
 
 
-def _logged(ingested: IngestedEvent, payload: str) -> IngestedEvent:
+def _recorded(ingested: IngestedEvent, payload: str) -> IngestedEvent:
+    if not ingested.replayed:
+        metrics.record_event_ingestion(1)
     logger.info(
         "event_ingested",
         event_id=ingested.event_id,
@@ -155,7 +158,7 @@ def event_ingest(
     )
     if idempotency_key is None:
         event.save()
-        return _logged(_ingested(event), payload)
+        return _recorded(_ingested(event), payload)
 
     request_hash = _request_hash(
         source=source, event_type=event_type, payload=payload, metadata=metadata
@@ -192,12 +195,12 @@ def event_ingest(
                         details={"idempotency_key": idempotency_key},
                     ) from None
                 if existing is not None:
-                    return _logged(_replayed(existing), payload)
+                    return _recorded(_replayed(existing), payload)
             # A concurrent transaction on the same key (TransactionConflict), or the record
             # expired in between: back off briefly and try again.
             time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
             continue
-        return _logged(_ingested(event), payload)
+        return _recorded(_ingested(event), payload)
     raise ServiceUnavailableError("Could not settle the idempotency key; retry the request.")
 
 

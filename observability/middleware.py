@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 from django.http import HttpRequest, HttpResponseBase
 
-from observability import dynamodb
+from observability import dynamodb, metrics
 from observability.request_id import resolve_request_id
 from observability.routes import endpoint_of
 from triggers.constants import REQUEST_ID_HEADER
@@ -23,7 +23,8 @@ class RequestContextMiddleware:
     - binds `request.request_id` (the caller's valid `X-Request-ID`, else a UUID4),
       writes it back into `request.META` so nothing downstream sees an unsafe value,
       and returns it in the `X-Request-ID` response header;
-    - starts the monotonic clock (`request.started_at`) that `duration_ms` is measured on;
+    - starts the monotonic clock (`request.started_at`) that `duration_ms` is measured on,
+      for the log line and for the request metrics it records (every status, 4xx/5xx too);
     - binds `method` and, once the URL is resolved, `endpoint` (the route template)
       into the structlog context, and clears that context on every way out.
     """
@@ -44,6 +45,13 @@ class RequestContextMiddleware:
         finally:
             structlog.contextvars.clear_contextvars()
         response[REQUEST_ID_HEADER] = request_id
+        metrics.record_request(
+            endpoint=endpoint_of(request),
+            method=request.method or "",
+            status_code=response.status_code,
+            duration_ms=duration_ms(request),
+            error_type=getattr(response, "error_code", None),
+        )
         return response
 
     def process_view(

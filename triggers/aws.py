@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from django.conf import settings
 from pynamodb.connection import Connection
 
@@ -30,10 +31,10 @@ def table_name(suffix: str) -> str:
     return f"{settings.TABLE_PREFIX}-{suffix}"
 
 
-def aws_client(service: str, *, region: str | None = None) -> Any:
+def aws_client(service: str, *, region: str | None = None, config: Config | None = None) -> Any:
     """A boto3 client for `service`, created on demand with the configured region."""
     session: Any = boto3.session.Session()  # typed per service; this factory serves any
-    return session.client(service, region_name=region or settings.AWS_REGION)
+    return session.client(service, region_name=region or settings.AWS_REGION, config=config)
 
 
 @functools.cache

@@ -181,7 +181,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     body = error_body(code=code, message=message, request_id=request_id, details=details)
-    return Response(body, status=status, headers=headers)
+    response = Response(body, status=status, headers=headers)
+    response.error_code = code  # type: ignore[attr-defined]  # read by the metrics middleware
+    return response
 
 
 def django_error_response(
@@ -189,4 +191,6 @@ def django_error_response(
 ) -> HttpResponse:
     """Django-level errors (unknown route, crash outside DRF) in the same envelope."""
     body = error_body(code=code, message=message, request_id=get_request_id(request))
-    return HttpResponse(dumps_exact(body), status=status, content_type="application/json")
+    response = HttpResponse(dumps_exact(body), status=status, content_type="application/json")
+    response.error_code = code  # type: ignore[attr-defined]  # read by the metrics middleware
+    return response

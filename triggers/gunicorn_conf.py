@@ -23,3 +23,10 @@ accesslog = None
 logconfig_dict = build_logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "json")
 )
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Publish the metrics a worker buffered before it goes away."""
+    from observability.metrics import shutdown_publisher  # noqa: PLC0415 - Django is loaded
+
+    shutdown_publisher()

@@ -269,6 +269,8 @@ def run(port: int) -> int:
             "DJANGO_SECRET_KEY": _persistent_secret(DATA_DIR / "secret_key"),
             "TABLE_PREFIX": "triggers-local",
             "STAGE": "Local",
+            "METRICS_BACKEND": "cloudwatch",  # to the moto server above
+            "METRICS_FLUSH_INTERVAL_SECONDS": "10",
             "PORT": str(port),
         }
         (DATA_DIR / "local.env").write_text(

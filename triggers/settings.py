@@ -90,6 +90,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# Metrics: CloudWatch by default in production only (EB sets STAGE=Production); `make run`
+# points them at the local moto server; elsewhere they are off unless asked for.
+METRICS_BACKEND = env_choice(
+    "METRICS_BACKEND",
+    "cloudwatch" if STAGE == "Production" else "none",
+    ("cloudwatch", "log", "none"),
+)
+METRICS_FLUSH_INTERVAL_SECONDS = env_float("METRICS_FLUSH_INTERVAL_SECONDS", 60.0, minimum=0.05)
+METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 1000, minimum=10)
+METRICS_MAX_PENDING_BATCHES = env_int("METRICS_MAX_PENDING_BATCHES", 10, minimum=1)
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "console"))
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -26,6 +26,7 @@ from triggers.localstack import (
     free_port,
     start_dynamodb_local,
     start_gunicorn,
+    start_moto,
 )
 
 # Read by triggers.settings, so set before pytest-django configures Django.
@@ -35,6 +36,7 @@ TEST_ENV = {
     "STAGE": "Test",
     "API_KEY_CACHE_SECONDS": "1",
     "HEALTH_CACHE_SECONDS": "0",
+    "METRICS_BACKEND": "none",
     "LOG_LEVEL": "INFO",
 }
 for _name, _value in TEST_ENV.items():
@@ -120,6 +122,20 @@ def tables(dynamodb_url: str) -> str:
 
     call_command("create_tables", "--wait", stdout=io.StringIO())
     return dynamodb_url
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server for CloudWatch and SNS; AWS clients here point at it."""
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
+    service = start_moto(port=free_port(), log=log)
+    env = aws_env(
+        dynamodb_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""), moto_url=service.url
+    )
+    os.environ.update({k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"})
+    yield service.url
+    service.stop()
+    log.close()
 
 
 def server_env(dynamodb_url: str, **overrides: str) -> dict[str, str]:

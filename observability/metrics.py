@@ -1,0 +1,447 @@
+"""CloudWatch metrics, aggregated in memory and published off the request path.
+
+Each worker process aggregates what it records in a `MetricsBuffer` (counters are
+summed; latencies are counted per ~1 %-wide bucket) and a background thread
+flushes it every METRICS_FLUSH_INTERVAL_SECONDS (and on worker exit). Latency goes
+to CloudWatch as `Values`/`Counts` arrays — raw samples, never statistic sets —
+so CloudWatch's p50/p95/p99 are exact up to the bucket width.
+
+A request never waits on CloudWatch and never fails because of it: publishing
+happens on the flusher thread, failures are logged and counted, unsent batches
+are retried at the next flush up to a fixed number (older ones are dropped and
+counted), so an outage cannot grow memory without limit.
+
+`METRICS_BACKEND`: `cloudwatch` (PutMetricData), `log` (one `metrics_flushed`
+log line per flush, for local work), `none` (a no-op publisher).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from observability import constants as m
+from observability.logging import get_logger
+from triggers.aws import aws_client
+
+__all__ = [
+    "BufferedPublisher",
+    "MetricsBuffer",
+    "MetricsPublisher",
+    "NoopPublisher",
+    "bucket_ms",
+    "get_publisher",
+    "record_error",
+    "record_event_ingestion",
+    "record_latency",
+    "record_lookup",
+    "record_request",
+    "record_request_count",
+    "record_success",
+    "shutdown_publisher",
+]
+
+logger = get_logger(__name__)
+
+Dimensions = tuple[tuple[str, str], ...]
+SeriesKey = tuple[str, Dimensions, str]  # metric name, dimensions, unit
+Datum = dict[str, Any]
+
+# CloudWatch PutMetricData limits (per call and per entry).
+MAX_ENTRIES_PER_CALL = 1000
+MAX_VALUES_PER_ENTRY = 150
+_BYTES_BUDGET = 900_000  # headroom under PutMetricData's 1 MB request limit
+_ENTRY_BYTES = 300  # name, dimensions, unit, timestamp once encoded
+_VALUE_BYTES = 80  # one Values.member.N + Counts.member.N pair once encoded
+
+# Latency buckets grow by 2 %: a sample is reported as its bucket's geometric
+# middle, at most ~1 % away from the true value, so percentiles are within ~1 %.
+_BUCKET_GROWTH = 1.02
+_BUCKET_FLOOR_MS = 0.01
+
+
+def bucket_ms(value: float) -> float:
+    """The representative of the ~1 %-wide latency bucket `value` falls in."""
+    if value <= _BUCKET_FLOOR_MS:
+        return _BUCKET_FLOOR_MS
+    index = math.floor(math.log(value / _BUCKET_FLOOR_MS, _BUCKET_GROWTH))
+    return float(round(_BUCKET_FLOOR_MS * _BUCKET_GROWTH ** (index + 0.5), 4))
+
+
+def _dimensions(**dims: str) -> Dimensions:
+    return tuple(sorted(dims.items()))
+
+
+def _method(method: str) -> str:
+    upper = method.upper()
+    return upper if upper in m.KNOWN_METHODS else m.OTHER_METHOD
+
+
+class MetricsBuffer:
+    """Thread-safe in-memory aggregation, bounded by the number of distinct series."""
+
+    def __init__(self, *, max_series: int):
+        self._lock = threading.Lock()
+        self._max_series = max_series
+        self._counts: dict[SeriesKey, float] = {}
+        self._histograms: dict[SeriesKey, dict[float, int]] = {}
+        self.dropped = 0
+
+    def _admit(self, key: SeriesKey) -> bool:
+        known = key in self._counts or key in self._histograms
+        if known or len(self._counts) + len(self._histograms) < self._max_series:
+            return True
+        self.dropped += 1
+        return False
+
+    def add_count(self, name: str, dims: Dimensions, value: float = 1) -> None:
+        key = (name, dims, m.COUNT)
+        with self._lock:
+            if self._admit(key):
+                self._counts[key] = self._counts.get(key, 0) + value
+
+    def add_sample(self, name: str, dims: Dimensions, value: float, unit: str) -> None:
+        key = (name, dims, unit)
+        representative = bucket_ms(value)
+        with self._lock:
+            if self._admit(key):
+                histogram = self._histograms.setdefault(key, {})
+                histogram[representative] = histogram.get(representative, 0) + 1
+
+    def drain(self, *, timestamp: datetime) -> list[Datum]:
+        """Everything recorded so far as PutMetricData entries; the buffer starts empty."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            histograms, self._histograms = self._histograms, {}
+            dropped, self.dropped = self.dropped, 0
+        if dropped:
+            counts[(m.METRICS_DROPPED, (), m.COUNT)] = dropped
+        entries: list[Datum] = []
+        for (name, dims, unit), total in counts.items():
+            entries.append(_datum(name, dims, unit, timestamp, Value=total))
+        for (name, dims, unit), histogram in histograms.items():
+            items = sorted(histogram.items())
+            for start in range(0, len(items), MAX_VALUES_PER_ENTRY):
+                chunk = items[start : start + MAX_VALUES_PER_ENTRY]
+                entries.append(
+                    _datum(
+                        name,
+                        dims,
+                        unit,
+                        timestamp,
+                        Values=[value for value, _ in chunk],
+                        Counts=[float(count) for _, count in chunk],
+                    )
+                )
+        return entries
+
+
+def _datum(name: str, dims: Dimensions, unit: str, timestamp: datetime, **data: Any) -> Datum:
+    return {
+        "MetricName": name,
+        "Dimensions": [{"Name": key, "Value": value} for key, value in dims],
+        "Unit": unit,
+        "Timestamp": timestamp,
+        "StorageResolution": 60,
+        **data,
+    }
+
+
+def batches(entries: list[Datum]) -> Iterable[list[Datum]]:
+    """Split entries into PutMetricData calls within the entry-count and size limits."""
+    batch: list[Datum] = []
+    size = 0
+    for entry in entries:
+        entry_size = _ENTRY_BYTES + _VALUE_BYTES * len(entry.get("Values", ()))
+        if batch and (len(batch) == MAX_ENTRIES_PER_CALL or size + entry_size > _BYTES_BUDGET):
+            yield batch
+            batch, size = [], 0
+        batch.append(entry)
+        size += entry_size
+    if batch:
+        yield batch
+
+
+class MetricsPublisher(Protocol):
+    def record_request(
+        self,
+        *,
+        endpoint: str,
+        method: str,
+        status_code: int,
+        duration_ms: float,
+        error_type: str | None,
+    ) -> None: ...
+
+    def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None: ...
+    def record_request_count(self, *, endpoint: str, method: str) -> None: ...
+    def record_success(self, *, endpoint: str, method: str) -> None: ...
+    def record_error(self, *, endpoint: str, method: str, error_type: str) -> None: ...
+    def record_event_ingestion(self, count: int) -> None: ...
+    def record_lookup(self, method: str) -> None: ...
+    def flush(self) -> None: ...
+    def shutdown(self, timeout: float = ...) -> None: ...
+
+
+class NoopPublisher:
+    """METRICS_BACKEND=none: every call does nothing."""
+
+    def record_request(self, **_: Any) -> None:
+        pass
+
+    def record_latency(self, **_: Any) -> None:
+        pass
+
+    def record_request_count(self, **_: Any) -> None:
+        pass
+
+    def record_success(self, **_: Any) -> None:
+        pass
+
+    def record_error(self, **_: Any) -> None:
+        pass
+
+    def record_event_ingestion(self, count: int) -> None:
+        pass
+
+    def record_lookup(self, method: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def shutdown(self, timeout: float = 0) -> None:
+        pass
+
+
+Sink = Callable[[list[Datum]], None]
+
+
+class BufferedPublisher:
+    """Aggregates in memory; a daemon thread hands batches to `sink` every `interval` s."""
+
+    def __init__(self, *, sink: Sink, interval: float, max_series: int, max_pending: int):
+        self._sink = sink
+        self._interval = interval
+        self.buffer = MetricsBuffer(max_series=max_series)
+        self.pending: deque[list[Datum]] = deque()
+        self._max_pending = max_pending
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    # --- recording (request path: a lock and a dict update, nothing else) --------------
+
+    def record_request(
+        self,
+        *,
+        endpoint: str,
+        method: str,
+        status_code: int,
+        duration_ms: float,
+        error_type: str | None,
+    ) -> None:
+        self.record_request_count(endpoint=endpoint, method=method)
+        self.record_latency(endpoint=endpoint, method=method, duration_ms=duration_ms)
+        if status_code < 500:
+            self.record_success(endpoint=endpoint, method=method)
+        if status_code >= 400:
+            self.record_error(
+                endpoint=endpoint, method=method, error_type=error_type or f"HTTP_{status_code}"
+            )
+
+    def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None:
+        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
+        self._record(lambda: self.buffer.add_sample(m.LATENCY, dims, duration_ms, m.MILLISECONDS))
+
+    def record_request_count(self, *, endpoint: str, method: str) -> None:
+        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
+        self._record(lambda: self.buffer.add_count(m.REQUESTS, dims))
+
+    def record_success(self, *, endpoint: str, method: str) -> None:
+        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
+        self._record(lambda: self.buffer.add_count(m.SUCCESS, dims))
+
+    def record_error(self, *, endpoint: str, method: str, error_type: str) -> None:
+        dims = _dimensions(Endpoint=endpoint, Method=_method(method), ErrorType=error_type)
+        self._record(lambda: self.buffer.add_count(m.ERRORS, dims))
+
+    def record_event_ingestion(self, count: int) -> None:
+        self._record(lambda: self.buffer.add_count(m.EVENTS_INGESTED, (), count))
+
+    def record_lookup(self, method: str) -> None:
+        dims = _dimensions(LookupMethod=method)
+        self._record(lambda: self.buffer.add_count(m.EVENT_LOOKUPS, dims))
+
+    def _record(self, add: Callable[[], None]) -> None:
+        self._ensure_thread()
+        add()
+
+    # --- flushing (background thread, worker exit) --------------------------------------
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._flush_lock:
+            if self._pid != os.getpid():  # forked: the parent's thread and data are not ours
+                self.buffer = MetricsBuffer(max_series=self.buffer._max_series)
+                self.pending.clear()
+                self._pid = os.getpid()
+                self._thread = None
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(
+                    target=self._run, name="metrics-flusher", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            entries = self.buffer.drain(timestamp=datetime.now(UTC))
+            for batch in batches(entries):
+                self._queue(batch)
+            while self.pending:
+                batch = self.pending[0]
+                try:
+                    self._sink(batch)
+                except Exception as exc:  # never let CloudWatch into a request
+                    retry = _retryable(exc)
+                    logger.warning(
+                        "metrics_publish_failed",
+                        error=type(exc).__name__,
+                        entries=len(batch),
+                        will_retry=retry,
+                    )
+                    self.buffer.add_count(m.METRICS_PUBLISH_FAILURES, ())
+                    if not retry:
+                        self.pending.popleft()
+                        self.buffer.dropped += len(batch)
+                    return
+                self.pending.popleft()
+
+    def _queue(self, batch: list[Datum]) -> None:
+        if len(self.pending) >= self._max_pending:
+            oldest = self.pending.popleft()
+            self.buffer.dropped += len(oldest)
+            logger.warning("metrics_dropped", entries=len(oldest), reason="pending_full")
+        self.pending.append(batch)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the flusher and publish what is left, waiting at most `timeout` seconds
+        (a hanging CloudWatch must not hold a worker's exit hostage)."""
+        self._stopped = True
+        self._wake.set()
+        final = threading.Thread(target=self.flush, name="metrics-final-flush", daemon=True)
+        final.start()
+        final.join(timeout=timeout)
+
+
+def _retryable(exc: Exception) -> bool:
+    """Throttling, server errors and network failures are retried; a rejected request is not."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        code = exc.response.get("Error", {}).get("Code", "")
+        return status >= 500 or status == 429 or "Throttl" in code
+    return True
+
+
+def cloudwatch_sink(namespace: str) -> Sink:
+    # botocore's "standard" retry mode backs off exponentially with jitter on throttling.
+    client = aws_client(
+        "cloudwatch",
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=2,
+            read_timeout=5,
+        ),
+    )
+
+    def put(batch: list[Datum]) -> None:
+        client.put_metric_data(Namespace=namespace, MetricData=batch)
+
+    return put
+
+
+def log_sink(namespace: str) -> Sink:
+    def write(batch: list[Datum]) -> None:
+        logger.info("metrics_flushed", namespace=namespace, entries=batch)
+
+    return write
+
+
+@functools.cache
+def get_publisher() -> MetricsPublisher:
+    """The process's publisher, chosen by METRICS_BACKEND (created on first use)."""
+    backend = settings.METRICS_BACKEND
+    if backend == "none":
+        return NoopPublisher()
+    namespace = m.namespace(settings.STAGE)
+    sink = cloudwatch_sink(namespace) if backend == "cloudwatch" else log_sink(namespace)
+    return BufferedPublisher(
+        sink=sink,
+        interval=settings.METRICS_FLUSH_INTERVAL_SECONDS,
+        max_series=settings.METRICS_MAX_SERIES,
+        max_pending=settings.METRICS_MAX_PENDING_BATCHES,
+    )
+
+
+def shutdown_publisher() -> None:
+    """Flush what is buffered; gunicorn's worker_exit hook calls this."""
+    if get_publisher.cache_info().currsize:
+        get_publisher().shutdown()
+
+
+# Helpers for the call sites: one line each, whatever the backend.
+
+
+def record_request(
+    *, endpoint: str, method: str, status_code: int, duration_ms: float, error_type: str | None
+) -> None:
+    get_publisher().record_request(
+        endpoint=endpoint,
+        method=method,
+        status_code=status_code,
+        duration_ms=duration_ms,
+        error_type=error_type,
+    )
+
+
+def record_latency(endpoint: str, method: str, duration_ms: float) -> None:
+    get_publisher().record_latency(endpoint=endpoint, method=method, duration_ms=duration_ms)
+
+
+def record_request_count(endpoint: str, method: str) -> None:
+    get_publisher().record_request_count(endpoint=endpoint, method=method)
+
+
+def record_success(endpoint: str, method: str) -> None:
+    get_publisher().record_success(endpoint=endpoint, method=method)
+
+
+def record_error(endpoint: str, method: str, error_type: str) -> None:
+    get_publisher().record_error(endpoint=endpoint, method=method, error_type=error_type)
+
+
+def record_event_ingestion(count: int) -> None:
+    get_publisher().record_event_ingestion(count)
+
+
+def record_lookup(method: str) -> None:
+    get_publisher().record_lookup(method)

@@ -1,0 +1,65 @@
+"""The declarative monitoring spec: which endpoints are watched, and their thresholds.
+
+`observability/dashboard.py` and `observability/alarms.py` are both generated from
+this one list; add an endpoint here and it gets its dashboard graphs and alarms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "ENDPOINTS",
+    "ERROR_RATE_MAX_PCT",
+    "LATENCY_POLICY",
+    "RATE_POLICY",
+    "SUCCESS_RATE_MIN_PCT",
+    "AlarmPolicy",
+    "EndpointSpec",
+]
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    endpoint: str  # the route template, as in the Endpoint dimension
+    method: str
+    title: str
+    latency_p95_ms: float  # DESIGN.md's performance targets
+
+    @property
+    def slug(self) -> str:
+        """`post-events`, `get-events-event-id`: for alarm names."""
+        words = re.findall(r"[a-z0-9]+", self.endpoint.lower().removeprefix("/v1"))
+        return "-".join([self.method.lower(), *words])
+
+
+ENDPOINTS: Final = (
+    EndpointSpec("/v1/events", "POST", "Ingest (POST /v1/events)", 100),
+    EndpointSpec("/v1/inbox", "GET", "Inbox (GET /v1/inbox)", 200),
+    EndpointSpec("/v1/events/{event_id}", "GET", "Lookup (GET /v1/events/{id})", 50),
+    EndpointSpec("/v1/events/{event_id}/ack", "POST", "Ack (POST /v1/events/{id}/ack)", 100),
+    EndpointSpec("/v1/events/{event_id}", "DELETE", "Delete (DELETE /v1/events/{id})", 100),
+)
+
+# Success = answered without a server error (status < 500); alarm below this share.
+SUCCESS_RATE_MIN_PCT: Final = 99.9
+# Error = an unhandled exception (ErrorType INTERNAL_ERROR, i.e. a bug); alarm above this.
+ERROR_RATE_MAX_PCT: Final = 0.1
+
+
+@dataclass(frozen=True)
+class AlarmPolicy:
+    period_seconds: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    # No traffic is not an incident: periods without data count as "not breaching".
+    treat_missing_data: str = "notBreaching"
+
+
+# p95 per minute; 3 of the last 5 minutes above the threshold (one slow minute is noise).
+LATENCY_POLICY: Final = AlarmPolicy(period_seconds=60, evaluation_periods=5, datapoints_to_alarm=3)
+# Rates over 5 minutes, so that a period holds enough requests for 0.1 % to mean
+# something; 2 of the last 3 periods.
+RATE_POLICY: Final = AlarmPolicy(period_seconds=300, evaluation_periods=3, datapoints_to_alarm=2)

@@ -1,0 +1,234 @@
+"""The metrics publisher in-process: aggregation, percentiles, limits, outages."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from observability import constants as m
+from observability.metrics import (
+    MAX_ENTRIES_PER_CALL,
+    MAX_VALUES_PER_ENTRY,
+    BufferedPublisher,
+    MetricsBuffer,
+    NoopPublisher,
+    batches,
+    bucket_ms,
+)
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """Nearest-rank percentile of raw samples."""
+    ordered = sorted(samples)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def weighted_percentile(values: list[float], counts: list[float], pct: float) -> float:
+    """The same percentile computed from Values/Counts, as CloudWatch does from raw data."""
+    total = sum(counts)
+    rank = max(1, round(pct / 100 * total + 0.5 - 1e-9))
+    seen = 0.0
+    for value, count in sorted(zip(values, counts, strict=True)):
+        seen += count
+        if seen >= rank:
+            return value
+    return max(values)
+
+
+def histogram(entries: list[dict[str, Any]], name: str) -> tuple[list[float], list[float]]:
+    values: list[float] = []
+    counts: list[float] = []
+    for entry in entries:
+        if entry["MetricName"] == name:
+            assert "StatisticValues" not in entry
+            values += entry["Values"]
+            counts += entry["Counts"]
+    return values, counts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_published_latencies_reproduce_percentiles_within_one_percent(seed: int) -> None:
+    # GIVEN 20,000 known durations spread over four orders of magnitude
+    rng = random.Random(seed)
+    durations = [rng.lognormvariate(3.0, 1.0) for _ in range(20_000)] + [0.2, 4_000.0]
+    buffer = MetricsBuffer(max_series=100)
+    for duration in durations:
+        buffer.add_sample(m.LATENCY, (("Endpoint", "/v1/events"),), duration, m.MILLISECONDS)
+
+    # WHEN they are drained as PutMetricData entries
+    entries = buffer.drain(timestamp=NOW)
+    values, counts = histogram(entries, m.LATENCY)
+
+    # THEN every entry respects CloudWatch's limits and nothing was lost
+    assert all(len(e["Values"]) <= MAX_VALUES_PER_ENTRY for e in entries)
+    assert sum(counts) == len(durations)
+    # AND p50/p95/p99 computed from them are within 1 % of the exact ones
+    for pct in (50, 95, 99):
+        exact = percentile(durations, pct)
+        published = weighted_percentile(values, counts, pct)
+        assert abs(published - exact) / exact < 0.01, (pct, exact, published)
+
+
+@pytest.mark.parametrize("value", [0.011, 0.5, 1, 7.3, 99.99, 100, 250, 12_345.6])
+def test_bucket_representative_is_within_one_percent(value: float) -> None:
+    assert abs(bucket_ms(value) - value) / value <= 0.01
+
+
+def test_counters_are_summed_per_series() -> None:
+    buffer = MetricsBuffer(max_series=100)
+    a, b = (("Endpoint", "/a"),), (("Endpoint", "/b"),)
+    for _ in range(3):
+        buffer.add_count(m.REQUESTS, a)
+    buffer.add_count(m.REQUESTS, b, 5)
+
+    entries = buffer.drain(timestamp=NOW)
+
+    assert sorted((e["Dimensions"][0]["Value"], e["Value"]) for e in entries) == [
+        ("/a", 3),
+        ("/b", 5),
+    ]
+    assert buffer.drain(timestamp=NOW) == []
+
+
+def test_series_limit_drops_new_series_and_counts_them() -> None:
+    buffer = MetricsBuffer(max_series=2)
+    for endpoint in ("/a", "/b", "/c", "/d"):
+        buffer.add_count(m.REQUESTS, (("Endpoint", endpoint),))
+    buffer.add_count(m.REQUESTS, (("Endpoint", "/a"),))  # known series still counted
+
+    entries = {(e["MetricName"], tuple(d["Value"] for d in e["Dimensions"])): e for e in
+               buffer.drain(timestamp=NOW)}  # fmt: skip
+
+    assert entries[(m.REQUESTS, ("/a",))]["Value"] == 2
+    assert (m.REQUESTS, ("/c",)) not in entries
+    assert entries[(m.METRICS_DROPPED, ())]["Value"] == 2
+
+
+def test_batches_respect_entry_count_and_size_limits() -> None:
+    small = [{"MetricName": "x", "Value": 1}] * 2500
+    assert [len(b) for b in batches(small)] == [MAX_ENTRIES_PER_CALL, MAX_ENTRIES_PER_CALL, 500]
+    big = [{"MetricName": "x", "Values": [1.0] * 150, "Counts": [1.0] * 150}] * 200
+    sizes = [len(b) for b in batches(big)]
+    assert sum(sizes) == 200
+    assert all(300 + 80 * 150 * size <= 1_000_000 for size in sizes)
+
+
+def make_publisher(sink: Any, *, max_pending: int = 3) -> BufferedPublisher:
+    return BufferedPublisher(sink=sink, interval=3600, max_series=100, max_pending=max_pending)
+
+
+def test_request_outcomes_become_requests_success_and_errors() -> None:
+    sent: list[list[dict[str, Any]]] = []
+    publisher = make_publisher(sent.append)
+    common = {"endpoint": "/v1/events", "method": "post"}
+    publisher.record_request(**common, status_code=201, duration_ms=12.0, error_type=None)
+    publisher.record_request(
+        **common, status_code=400, duration_ms=3.0, error_type="VALIDATION_ERROR"
+    )
+    publisher.record_request(
+        **common, status_code=500, duration_ms=9.0, error_type="INTERNAL_ERROR"
+    )
+    publisher.record_request(**common, status_code=404, duration_ms=1.0, error_type=None)
+
+    publisher.flush()
+
+    (batch,) = sent
+    totals: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for entry in batch:
+        dims = tuple((d["Name"], d["Value"]) for d in entry["Dimensions"])
+        totals[(entry["MetricName"], dims)] = entry.get("Value", sum(entry.get("Counts", [])))
+    endpoint = (("Endpoint", "/v1/events"), ("Method", "POST"))
+    assert totals[(m.REQUESTS, endpoint)] == 4
+    assert totals[(m.LATENCY, endpoint)] == 4
+    assert totals[(m.SUCCESS, endpoint)] == 3  # everything but the 500
+    errors = {dims[1][1]: n for (name, dims), n in totals.items() if name == m.ERRORS}
+    assert errors == {"VALIDATION_ERROR": 1, "INTERNAL_ERROR": 1, "HTTP_404": 1}
+
+
+def test_unknown_methods_share_one_bucket() -> None:
+    sent: list[list[dict[str, Any]]] = []
+    publisher = make_publisher(sent.append)
+    for method in ("BREW", "PROPFIND", "get"):
+        publisher.record_request_count(endpoint="unmatched", method=method)
+    publisher.flush()
+    methods = sorted(d["Value"] for e in sent[0] for d in e["Dimensions"] if d["Name"] == "Method")
+    assert methods == ["GET", "OTHER"]
+
+
+def test_an_outage_keeps_memory_bounded_and_counts_what_it_drops() -> None:
+    # GIVEN a CloudWatch that fails every call
+    calls: list[int] = []
+
+    def failing(batch: list[dict[str, Any]]) -> None:
+        calls.append(len(batch))
+        raise ConnectionError("CloudWatch is down")
+
+    publisher = make_publisher(failing, max_pending=3)
+
+    # WHEN many flush intervals pass with traffic in each
+    for interval in range(50):
+        for n in range(20):
+            publisher.record_request(
+                endpoint=f"/e{n}", method="GET", status_code=200, duration_ms=n + interval,
+                error_type=None,
+            )  # fmt: skip
+        publisher.flush()
+        # THEN the unsent batches never exceed the bound
+        assert len(publisher.pending) <= 3
+
+    # AND the drops and failures are counted for when CloudWatch is back
+    recovered: list[list[dict[str, Any]]] = []
+    publisher._sink = recovered.append
+    publisher.flush()
+    names = {e["MetricName"]: e for batch in recovered for e in batch}
+    assert names[m.METRICS_DROPPED]["Value"] > 0
+    assert names[m.METRICS_PUBLISH_FAILURES]["Value"] >= 1
+    assert not publisher.pending
+
+
+def test_a_rejected_batch_is_dropped_not_retried_forever() -> None:
+    error = ClientError(
+        {"Error": {"Code": "InvalidParameterValue"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "PutMetricData",
+    )
+    attempts: list[int] = []
+
+    def rejecting(batch: list[dict[str, Any]]) -> None:
+        attempts.append(1)
+        raise error
+
+    publisher = make_publisher(rejecting)
+    publisher.record_event_ingestion(1)
+    publisher.flush()
+    publisher.flush()
+    assert len(attempts) == 2  # the second flush sends only the new failure counter
+    assert len(publisher.pending) == 0
+
+
+def test_shutdown_is_bounded_even_if_cloudwatch_hangs() -> None:
+    release = threading.Event()
+    publisher = make_publisher(lambda batch: release.wait(30))
+    publisher.record_event_ingestion(1)
+    started = time.monotonic()
+    publisher.shutdown(timeout=0.5)
+    assert time.monotonic() - started < 2
+    release.set()
+
+
+def test_noop_publisher_accepts_everything() -> None:
+    publisher = NoopPublisher()
+    publisher.record_request(
+        endpoint="/x", method="GET", status_code=200, duration_ms=1, error_type=None
+    )
+    publisher.record_event_ingestion(3)
+    publisher.flush()
+    publisher.shutdown()
