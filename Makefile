@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging
+.PHONY: help install run test check manage apikey clean bench-logging bench-metrics
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,3 +52,6 @@ clean: ## Remove the virtualenv, node_modules and local data
 
 bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~2.5 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.logging_overhead
+
+bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/events (k6, ~2.5 min)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.metrics_overhead

@@ -363,18 +363,18 @@ def _retryable(exc: Exception) -> bool:
 
 
 def cloudwatch_sink(namespace: str) -> Sink:
-    # botocore's "standard" retry mode backs off exponentially with jitter on throttling.
-    client = aws_client(
-        "cloudwatch",
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 3},
-            connect_timeout=2,
-            read_timeout=5,
-        ),
-    )
+    # Built on the first flush, on the flusher thread: creating a botocore client costs
+    # tens of milliseconds of CPU, which no request should pay.
+    @functools.cache
+    def client() -> Any:
+        # botocore's "standard" retry mode backs off exponentially with jitter on throttling.
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
+        )
+        return aws_client("cloudwatch", config=config)
 
     def put(batch: list[Datum]) -> None:
-        client.put_metric_data(Namespace=namespace, MetricData=batch)
+        client().put_metric_data(Namespace=namespace, MetricData=batch)
 
     return put
 

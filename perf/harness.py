@@ -32,6 +32,7 @@ from triggers.localstack import (
     manage,
     start_dynamodb_local,
     start_gunicorn,
+    start_moto,
 )
 
 PERF_DIR = ROOT / "perf"
@@ -50,6 +51,8 @@ class Measurement:
     p95_ms: float
     failed_rate: float
     service_cpu_ms_per_request: float
+    # CPU of other processes the benchmark watches (e.g. moto standing in for CloudWatch)
+    watched_cpu_ms_per_request: float
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -112,6 +115,17 @@ def dynamodb(log_dir: Path) -> Iterator[dict[str, str]]:
             service.stop()
 
 
+@contextmanager
+def moto(log_dir: Path) -> Iterator[Service]:
+    """moto's server (CloudWatch) on loopback."""
+    with (log_dir / "moto.log").open("ab") as log:
+        service = start_moto(port=free_port(), log=log)
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
 def api_key(env: dict[str, str], tenant: str) -> str:
     command = ["create_api_key", "--tenant", tenant, "--name", "perf"]
     output = manage(command, {**env, "LOG_LEVEL": "WARNING"}, capture=True)
@@ -161,12 +175,15 @@ def measure(
     vus: int,
     duration: str,
     work_dir: Path,
+    watch: tuple[int, ...] = (),
 ) -> Measurement:
     before = cpu_seconds(service.process.pid)
+    watched_before = sum(cpu_seconds(pid) for pid in watch)
     summary = run_k6(
         scenario, base_url=service.url, key=key, vus=vus, duration=duration, work_dir=work_dir
     )
     cpu = cpu_seconds(service.process.pid) - before
+    watched = sum(cpu_seconds(pid) for pid in watch) - watched_before
     metrics = summary["metrics"]
     requests = int(metrics["http_reqs"]["values"]["count"])
     durations = metrics["http_req_duration"]["values"]
@@ -179,6 +196,7 @@ def measure(
         p95_ms=round(durations["p(95)"], 2),
         failed_rate=metrics["http_req_failed"]["values"]["rate"],
         service_cpu_ms_per_request=round(cpu * 1000 / max(requests, 1), 3),
+        watched_cpu_ms_per_request=round(watched * 1000 / max(requests, 1), 3),
     )
 
 
@@ -191,6 +209,7 @@ def compare(
     duration: str,
     warmup: str = "3s",
     jvm_warmup: str = "15s",
+    watch: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """Alternate the variants (gunicorn with extra env each) for `rounds` rounds.
 
@@ -233,6 +252,7 @@ def compare(
                             vus=vus,
                             duration=duration,
                             work_dir=work_dir,
+                            watch=watch,
                         )
                     print(json.dumps(asdict(result)), flush=True)
                     results.append(result)
@@ -251,6 +271,9 @@ def summarize(
             "p95_ms": statistics.median(r.p95_ms for r in mine),
             "service_cpu_ms_per_request": statistics.median(
                 r.service_cpu_ms_per_request for r in mine
+            ),
+            "watched_cpu_ms_per_request": statistics.median(
+                r.watched_cpu_ms_per_request for r in mine
             ),
             "failed_rate": max(r.failed_rate for r in mine),
         }

@@ -31,6 +31,8 @@ API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
 # How long a lookup by id keeps retrying a miss, to ride out the GSI's eventual consistency.
 EVENT_LOOKUP_RETRY_SECONDS = env_float("EVENT_LOOKUP_RETRY_SECONDS", 0.3)
+# How often a process re-asks DynamoDB whether event-id-index exists (see migrate_gsi).
+EVENT_INDEX_RECHECK_SECONDS = env_float("EVENT_INDEX_RECHECK_SECONDS", 300.0)
 DYNAMODB_CONNECT_TIMEOUT_SECONDS = env_int("DYNAMODB_CONNECT_TIMEOUT_SECONDS", 2, minimum=1)
 DYNAMODB_READ_TIMEOUT_SECONDS = env_int("DYNAMODB_READ_TIMEOUT_SECONDS", 5, minimum=1)
 DYNAMODB_MAX_RETRY_ATTEMPTS = env_int("DYNAMODB_MAX_RETRY_ATTEMPTS", 3, minimum=0)

@@ -7,7 +7,11 @@ export const options = {
   vus: Number(__ENV.VUS || 10),
   duration: __ENV.DURATION || "15s",
   summaryTrendStats: ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max"],
-  noConnectionReuse: false,
+  // A new connection per request, as Elastic Beanstalk's nginx opens to gunicorn by
+  // default. With kept-alive connections, gunicorn pins each one to the worker that
+  // accepted it; an uneven split (say 8 of 10 on one worker) halves throughput at random
+  // and makes runs incomparable.
+  noConnectionReuse: true,
 };
 
 const url = `${__ENV.BASE_URL}/v1/events`;

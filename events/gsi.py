@@ -1,0 +1,193 @@
+"""Adding (and removing) a model's global secondary index on a live DynamoDB table.
+
+The steps `manage.py migrate_gsi` takes, as plain functions over a boto3 client:
+compare the index the model declares with the live table, build the exact
+UpdateTable request, and wait for DynamoDB to finish (index ACTIVE, or gone).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from pynamodb.models import Model
+
+__all__ = [
+    "GsiMigrationError",
+    "IndexProgress",
+    "create_index_request",
+    "delete_index_request",
+    "describe_table",
+    "index_status",
+    "wait_for_index",
+]
+
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "AccessDeniedException",
+        "MissingAuthenticationTokenException",
+    }
+)
+
+
+class GsiMigrationError(Exception):
+    """A migration that cannot go on; the message says why and what to do."""
+
+
+def describe_table(client: Any, table: str, region: str) -> dict[str, Any]:
+    try:
+        description: dict[str, Any] = client.describe_table(TableName=table)["Table"]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise GsiMigrationError(
+                f"Table {table} does not exist in {region}. Check --table-name and --region "
+                "(or create it with `manage.py create_tables`)."
+            ) from None
+        if code in _CREDENTIAL_ERRORS:
+            raise GsiMigrationError(
+                f"AWS refused the credentials for {region} ({code}). Check the credentials "
+                "and that they may call dynamodb:DescribeTable and UpdateTable."
+            ) from None
+        raise
+    except NoCredentialsError:
+        raise GsiMigrationError("No AWS credentials found.") from None
+    except NoRegionError:
+        raise GsiMigrationError("No AWS region: pass --region or set AWS_REGION.") from None
+    except EndpointConnectionError as exc:
+        raise GsiMigrationError(
+            f"Cannot reach DynamoDB ({exc.kwargs.get('endpoint_url')}): wrong region or endpoint?"
+        ) from None
+    return description
+
+
+def index_status(table: dict[str, Any], index: str) -> dict[str, Any] | None:
+    """The live description of `index` on `table`, or None if it has no such index."""
+    for description in table.get("GlobalSecondaryIndexes", []):
+        if description["IndexName"] == index:
+            return dict(description)
+    return None
+
+
+def declared_index(model: type[Model], index: str) -> Any:
+    for declared in model._indexes.values():
+        if declared.Meta.index_name == index:
+            return declared
+    names = ", ".join(sorted(i.Meta.index_name for i in model._indexes.values()))
+    raise GsiMigrationError(f"{model.__name__} declares no index {index!r} (it has: {names}).")
+
+
+def create_index_request(model: type[Model], table: dict[str, Any], index: str) -> dict[str, Any]:
+    """The UpdateTable request that adds `index` as the model declares it.
+
+    Attribute definitions are the table's existing ones plus the index's keys (DynamoDB
+    wants every attribute any index uses); throughput follows the table's billing mode.
+    """
+    schema = type(declared_index(model, index))._get_schema()  # PynamoDB's own schema
+    definitions = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+    for definition in schema["attribute_definitions"]:
+        known = definitions.setdefault(definition["AttributeName"], definition["AttributeType"])
+        if known != definition["AttributeType"]:
+            raise GsiMigrationError(
+                f"Attribute {definition['AttributeName']} is {known} on the table but "
+                f"{definition['AttributeType']} in the model's index."
+            )
+    create: dict[str, Any] = {
+        "IndexName": index,
+        "KeySchema": schema["key_schema"],
+        "Projection": schema["projection"],
+    }
+    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if billing == "PROVISIONED":
+        throughput = table["ProvisionedThroughput"]
+        create["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": throughput["ReadCapacityUnits"],
+            "WriteCapacityUnits": throughput["WriteCapacityUnits"],
+        }
+    return {
+        "TableName": table["TableName"],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in sorted(definitions.items())
+        ],
+        "GlobalSecondaryIndexUpdates": [{"Create": create}],
+    }
+
+
+def delete_index_request(table: str, index: str) -> dict[str, Any]:
+    return {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": index}}]}
+
+
+def indexes_in_flux(table: dict[str, Any], *, other_than: str) -> list[str]:
+    """Other indexes still being created, updated or deleted (one change at a time)."""
+    return [
+        f"{d['IndexName']} ({d['IndexStatus']})"
+        for d in table.get("GlobalSecondaryIndexes", [])
+        if d["IndexName"] != other_than and d["IndexStatus"] != "ACTIVE"
+    ]
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    elapsed_seconds: float
+    status: str  # CREATING, ACTIVE, DELETING, or GONE
+    backfilling: bool
+    index_items: int | None
+    table_items: int | None
+
+    def line(self, index: str) -> str:
+        state = self.status + (" (backfilling)" if self.backfilling else "")
+        items = (
+            f"{self.index_items}/{self.table_items} items"
+            if self.index_items is not None
+            else "item count pending"
+        )
+        return f"[{self.elapsed_seconds:6.1f}s] {index}: {state}, {items}"
+
+
+def wait_for_index(
+    client: Any,
+    *,
+    table: str,
+    index: str,
+    region: str,
+    until_gone: bool,
+    timeout: float,
+    poll_seconds: float,
+    report: Callable[[IndexProgress], None],
+) -> IndexProgress:
+    """Poll until the index is ACTIVE and backfilled (or gone, for a rollback)."""
+    started = time.monotonic()
+    while True:
+        description = describe_table(client, table, region)
+        live = index_status(description, index)
+        progress = IndexProgress(
+            elapsed_seconds=time.monotonic() - started,
+            status="GONE" if live is None else live["IndexStatus"],
+            backfilling=bool(live and live.get("Backfilling")),
+            index_items=None if live is None else live.get("ItemCount"),
+            table_items=description.get("ItemCount"),
+        )
+        report(progress)
+        done = (
+            live is None if until_gone else progress.status == "ACTIVE" and not progress.backfilling
+        )
+        if done:
+            return progress
+        if progress.elapsed_seconds >= timeout:
+            raise GsiMigrationError(
+                f"{index} is still {progress.status} after {timeout:.0f}s. DynamoDB keeps "
+                "working on it; re-run the same command to keep waiting."
+            )
+        time.sleep(poll_seconds)

@@ -1,0 +1,305 @@
+"""event-id-index on a live table: Scan fallback before, GSI after, rollback, and migrate_gsi.
+
+Everything runs against DynamoDB Local; the server under test is a real gunicorn whose
+events table predates the index.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from django.core.management import CommandError, call_command
+
+from events.gsi import GsiMigrationError, describe_table
+from triggers.aws import aws_client
+from triggers.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
+from triggers.testing import ApiClient, Server, running_server, server_env
+
+pytestmark = pytest.mark.integration
+
+INDEX = "event-id-index"
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def create_legacy_events_table(client: Any, name: str, *, with_inbox: bool = True) -> None:
+    """The events table as it was before event-id-index existed."""
+    keys = [
+        {"AttributeName": "tenant_id", "AttributeType": "S"},
+        {"AttributeName": "created_key", "AttributeType": "S"},
+    ]
+    inbox = {
+        "IndexName": "inbox-index",
+        "KeySchema": [
+            {"AttributeName": "inbox_tenant", "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    extra: dict[str, Any] = {}
+    if with_inbox:
+        keys.append({"AttributeName": "inbox_tenant", "AttributeType": "S"})
+        extra["GlobalSecondaryIndexes"] = [inbox]
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=keys,
+        KeySchema=[
+            {"AttributeName": "tenant_id", "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ],
+        **extra,
+    )
+
+
+def live_indexes(table: str) -> dict[str, str]:
+    description = aws_client("dynamodb").describe_table(TableName=table)["Table"]
+    return {i["IndexName"]: i["IndexStatus"] for i in description.get("GlobalSecondaryIndexes", [])}
+
+
+def lookup_methods(server: Server, event_id: str) -> list[str]:
+    return [
+        line["method"]
+        for line in server.log_lines()
+        if line["event"] == "event_lookup" and line.get("event_id") == event_id
+    ]
+
+
+@pytest.fixture(scope="module")
+def legacy(
+    tables: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, ApiClient, str]]:
+    """A server on a prefix whose events table has no event-id-index, plus a client for it."""
+    prefix = f"triggers-legacy-{uuid.uuid4().hex[:8]}"
+    create_legacy_events_table(aws_client("dynamodb"), f"{prefix}-events")
+    env = server_env(
+        tables,
+        TABLE_PREFIX=prefix,
+        EVENT_INDEX_RECHECK_SECONDS="0.5",
+        METRICS_BACKEND="cloudwatch",
+        METRICS_FLUSH_INTERVAL_SECONDS="0.3",
+        STAGE="LegacyTest",
+    )
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    created = subprocess.run(
+        [*manage, "create_tables"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    assert f"{prefix}-events: index event-id-index is missing" in created
+    key = subprocess.run(
+        [*manage, "create_api_key", "--tenant", "legacy"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    with running_server(tmp_path_factory.mktemp("legacy"), env) as server:
+        yield server, ApiClient(base_url=server.url, api_key=key, tenant_id="legacy"), prefix
+
+
+def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
+    legacy: tuple[Server, ApiClient, str],
+) -> None:
+    server, api, prefix = legacy
+    table = f"{prefix}-events"
+
+    # GIVEN events written while the table has no id index
+    before = [api.create_event(payload={"n": n}) for n in range(30)]
+    first = before[0]["event_id"]
+
+    # THEN lookups work, through a Scan
+    assert api.get(f"/v1/events/{first}").status_code == 200
+    assert api.post(f"/v1/events/{before[1]['event_id']}/ack").status_code == 200
+    assert lookup_methods(server, first) == ["scan"]
+
+    # WHEN a dry run is asked for, THEN it prints the request and changes nothing
+    dry = run("migrate_gsi", "--table-name", table, "--dry-run")
+    assert '"IndexName": "event-id-index"' in dry
+    assert '"AttributeName": "event_id"' in dry
+    assert '"AttributeName": "inbox_tenant"' in dry  # the table's own definitions, merged
+    assert "ProvisionedThroughput" not in dry  # on-demand table, on-demand index
+    assert dry.strip().endswith("(dry run)")
+    assert INDEX not in live_indexes(table)
+
+    # WHEN the index is created and waited for
+    output = run("migrate_gsi", "--table-name", table, "--poll-interval", "0.2")
+
+    # THEN it reports progress and ends ACTIVE
+    assert "ACTIVE" in output.splitlines()[-2]
+    assert output.strip().splitlines()[-1].startswith(f"migrate_gsi: {INDEX} ACTIVE on {table}")
+    assert live_indexes(table)[INDEX] == "ACTIVE"
+    # AND the events written before the migration are in the index (backfill)
+    found = aws_client("dynamodb").query(
+        TableName=table,
+        IndexName=INDEX,
+        KeyConditionExpression="event_id = :id",
+        ExpressionAttributeValues={":id": {"S": first}},
+    )["Items"]
+    assert [item["tenant_id"]["S"] for item in found] == ["legacy"]
+    # AND, once the server re-checks, lookups go through the index
+    time.sleep(0.6)
+    assert api.get(f"/v1/events/{first}").status_code == 200
+    assert lookup_methods(server, first) == ["scan", "gsi"]
+
+    # WHEN the migration runs again, THEN it is a no-op
+    again = run("migrate_gsi", "--table-name", table)
+    assert (
+        again.strip()
+        == f"migrate_gsi: {INDEX} on {table} is already present and ACTIVE; nothing to do"
+    )
+
+    # WHEN it is rolled back
+    with pytest.raises(CommandError, match="pass --yes"):
+        run("migrate_gsi", "--table-name", table, "--rollback")
+    rolled = run(
+        "migrate_gsi", "--table-name", table, "--rollback", "--yes", "--poll-interval", "0.2"
+    )
+    assert rolled.strip().splitlines()[-1].startswith(f"migrate_gsi: {INDEX} removed from {table}")
+    assert INDEX not in live_indexes(table)
+    # THEN lookups fall back to the Scan again, and nothing was lost
+    assert api.get(f"/v1/events/{before[-1]['event_id']}").json()["payload"] == {"n": 29}
+    assert lookup_methods(server, before[-1]["event_id"]) == ["scan"]
+    assert (
+        run("migrate_gsi", "--table-name", table, "--rollback", "--yes")
+        .strip()
+        .endswith("nothing to roll back")
+    )
+
+
+def test_scan_lookups_are_counted_in_the_lookup_method_metric(
+    legacy: tuple[Server, ApiClient, str],
+) -> None:
+    _, api, _ = legacy
+    created = api.create_event()
+    # make sure this lookup is a scan whatever the index state the previous test left
+    api.get(f"/v1/events/{created['event_id']}")
+
+    def scans() -> float:
+        points = aws_client("cloudwatch").get_metric_statistics(
+            Namespace="TriggersAPI/LegacyTest",
+            MetricName="EventLookups",
+            Dimensions=[{"Name": "LookupMethod", "Value": "scan"}],
+            StartTime=datetime.now(UTC) - timedelta(hours=1),
+            EndTime=datetime.now(UTC) + timedelta(minutes=5),
+            Period=3600,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return float(sum(p["Sum"] for p in points))
+
+    deadline = time.monotonic() + 10
+    while scans() < 1:
+        assert time.monotonic() < deadline, "no scan lookup metric arrived"
+        time.sleep(0.3)
+
+
+def test_a_missing_event_never_triggers_a_scan(server: Server, api: ApiClient) -> None:
+    missing = str(uuid.uuid4())
+    assert api.get(f"/v1/events/{missing}").status_code == 404
+    (line,) = [
+        entry
+        for entry in server.log_lines()
+        if entry["event"] == "event_lookup" and entry.get("event_id") == missing
+    ]
+    assert line["method"] == "gsi"
+    assert line["found"] is False
+    assert line["attempts"] > 1  # retried for read-after-write, through the index only
+
+
+def test_missing_table_is_a_clear_error(tables: str) -> None:
+    with pytest.raises(CommandError, match="does not exist in us-east-1"):
+        run("migrate_gsi", "--table-name", "no-such-table")
+
+
+def test_unknown_index_is_a_clear_error(tables: str) -> None:
+    with pytest.raises(CommandError, match="declares no index 'nope'"):
+        run("migrate_gsi", "--index", "nope")
+
+
+def test_existing_index_on_the_main_table_is_a_no_op(tables: str) -> None:
+    assert "already present and ACTIVE" in run("migrate_gsi")
+
+
+def test_unreachable_dynamodb_is_a_clear_error(
+    tables: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(CommandError, match="Cannot reach DynamoDB"):
+        run("migrate_gsi")
+
+
+@pytest.mark.parametrize("code", ["UnrecognizedClientException", "ExpiredTokenException"])
+def test_refused_credentials_are_a_clear_error(code: str) -> None:
+    client = aws_client("dynamodb")
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_table", service_error_code=code, http_status_code=400)
+        with pytest.raises(GsiMigrationError, match="refused the credentials"):
+            describe_table(client, "events", "eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def slow_dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second DynamoDB Local that keeps new indexes CREATING for a while, as AWS does."""
+    jar = dynamodb_local_jar()
+    assert jar is not None
+    log_path: Path = tmp_path_factory.mktemp("slow-dynamodb") / "dynamodb.log"
+    with log_path.open("ab") as log:
+        service = start_dynamodb_local(
+            jar, port=free_port(), db_path=None, extra_args=("-delayTransientStatuses",), log=log
+        )
+        yield service.url
+        service.stop()
+
+
+def test_wait_follows_a_creating_index_until_active(
+    tables: str, slow_dynamodb: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a legacy table on a DynamoDB that builds indexes slowly
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", slow_dynamodb)
+    client = aws_client("dynamodb")
+    create_legacy_events_table(client, "slow-events")
+    client.get_waiter("table_exists").wait(TableName="slow-events")
+    while live_indexes("slow-events").get("inbox-index") != "ACTIVE":
+        time.sleep(0.5)
+    client.update_table(
+        TableName="slow-events",
+        GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "inbox-index"}}],
+    )
+    while "inbox-index" in live_indexes("slow-events"):
+        time.sleep(0.5)
+
+    # WHEN the index creation starts without waiting
+    started = run("migrate_gsi", "--table-name", "slow-events", "--no-wait")
+    assert started.strip().endswith("is being created; not waiting")
+    assert live_indexes("slow-events")[INDEX] == "CREATING"
+
+    # THEN a second index cannot start meanwhile
+    with pytest.raises(CommandError, match="Another index on slow-events is changing"):
+        run("migrate_gsi", "--table-name", "slow-events", "--index", "inbox-index")
+    # AND a short timeout gives up with a non-zero exit, leaving DynamoDB to carry on
+    with pytest.raises(CommandError, match="still CREATING after 1s"):
+        run(
+            "migrate_gsi", "--table-name", "slow-events", "--timeout", "1", "--poll-interval", "0.5"
+        )
+
+    # WHEN it is waited for
+    output = run("migrate_gsi", "--table-name", "slow-events", "--poll-interval", "1")
+
+    # THEN progress lines show it CREATING, then ACTIVE, and the summary says so
+    lines = output.strip().splitlines()
+    assert lines[0] == f"{INDEX} on slow-events is CREATING; waiting"
+    assert any("CREATING" in line for line in lines[1:-1])
+    assert "ACTIVE" in lines[-2]
+    assert lines[-1].startswith(f"migrate_gsi: {INDEX} ACTIVE on slow-events after")
+    assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == slow_dynamodb
