@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging bench-metrics
+.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,3 +55,6 @@ bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~
 
 bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/events (k6, ~2.5 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.metrics_overhead
+
+bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~5 min)
+	$(BIN)/python -m perf.lookup_scaling
