@@ -9,6 +9,7 @@ DynamoDB Local and the service compete for the CPU.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -294,3 +295,43 @@ def write_report(name: str, report: dict[str, Any]) -> Path:
     path = REPORTS_DIR / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     return path
+
+
+def overhead_options(description: str | None, *, rounds: int = 3, duration: str = "15s") -> Any:
+    """Command-line options shared by the A/B overhead benchmarks."""
+    parser = argparse.ArgumentParser(description=(description or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--vus", type=int, default=10)
+    parser.add_argument("--duration", default=duration)
+    return parser.parse_args()
+
+
+def overhead(
+    name: str,
+    variants: dict[str, dict[str, str]],
+    *,
+    on: str,
+    off: str,
+    options: Any,
+    **compare_options: Any,
+) -> None:
+    """Run `compare` on the ingest scenario and report what variant `on` costs over `off`."""
+    report = compare(
+        variants,
+        scenario="ingest.js",
+        rounds=options.rounds,
+        vus=options.vus,
+        duration=options.duration,
+        **compare_options,
+    )
+    with_it, without = report["medians"][on], report["medians"][off]
+    report["throughput_cost_pct"] = round(
+        (1 - with_it["requests_per_s"] / without["requests_per_s"]) * 100, 1
+    )
+    report["cpu_cost_pct"] = round(
+        (with_it["service_cpu_ms_per_request"] / without["service_cpu_ms_per_request"] - 1) * 100,
+        1,
+    )
+    path = write_report(name, report)
+    print(json.dumps({k: report[k] for k in ("medians", "throughput_cost_pct", "cpu_cost_pct")}))
+    print(f"report: {path}")

@@ -10,10 +10,7 @@ perf/reports/.
 
 from __future__ import annotations
 
-import argparse
-import json
-
-from perf.harness import compare, write_report
+from perf.harness import overhead, overhead_options
 
 VARIANTS = {
     "logging_on": {"LOG_LEVEL": "INFO", "LOG_FORMAT": "json"},
@@ -22,29 +19,8 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--vus", type=int, default=10)
-    parser.add_argument("--duration", default="15s")
-    options = parser.parse_args()
-
-    report = compare(
-        VARIANTS,
-        scenario="ingest.js",
-        rounds=options.rounds,
-        vus=options.vus,
-        duration=options.duration,
-    )
-    on, off = report["medians"]["logging_on"], report["medians"]["logging_off"]
-    report["throughput_cost_pct"] = round(
-        (1 - on["requests_per_s"] / off["requests_per_s"]) * 100, 1
-    )
-    report["cpu_cost_pct"] = round(
-        (on["service_cpu_ms_per_request"] / off["service_cpu_ms_per_request"] - 1) * 100, 1
-    )
-    path = write_report("logging-overhead", report)
-    print(json.dumps({k: report[k] for k in ("medians", "throughput_cost_pct", "cpu_cost_pct")}))
-    print(f"report: {path}")
+    options = overhead_options(__doc__)
+    overhead("logging-overhead", VARIANTS, on="logging_on", off="logging_off", options=options)
 
 
 if __name__ == "__main__":

@@ -182,6 +182,15 @@ def broken_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield running
 
 
+def run_command(*args: str) -> str:
+    """A management command run in-process, as call_command; returns its stdout."""
+    from django.core.management import call_command  # Django is configured only by now
+
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
 def new_tenant_id() -> str:
     return f"tenant-{uuid.uuid4().hex[:12]}"
 

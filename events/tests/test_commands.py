@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from events.models import ALL_MODELS, ApiKey
 from events.selectors import api_key_hash, api_key_identity
 from events.tables import table_state
 from triggers.aws import aws_client
+from triggers.testing import run_command
 
 pytestmark = pytest.mark.integration
 
 
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def test_create_tables_is_idempotent(tables: str) -> None:
-    output = run("create_tables")
+    output = run_command("create_tables")
     assert output.strip().splitlines()[-1] == "create_tables: 0 created, 3 already existed"
     for model in ALL_MODELS:
         state = table_state(model)
@@ -60,7 +53,7 @@ def test_create_tables_dry_run_creates_nothing(tables: str, settings: object) ->
     events_model.Meta.table_name = "triggers-test-dry-run-events"
     try:
         # WHEN a dry run is asked for
-        output = run("create_tables", "--dry-run")
+        output = run_command("create_tables", "--dry-run")
         # THEN it says what it would do and the table still does not exist
         assert "triggers-test-dry-run-events: would create" in output
         assert output.strip().endswith("(dry run)")
@@ -70,7 +63,7 @@ def test_create_tables_dry_run_creates_nothing(tables: str, settings: object) ->
 
 
 def test_create_api_key_prints_the_key_last_and_stores_only_its_hash(tables: str) -> None:
-    output = run("create_api_key", "--tenant", "cmd-tenant", "--name", "ci")
+    output = run_command("create_api_key", "--tenant", "cmd-tenant", "--name", "ci")
 
     raw_key = output.strip().splitlines()[-1]
     assert raw_key.startswith("trg_")
@@ -87,14 +80,14 @@ def test_create_api_key_prints_the_key_last_and_stores_only_its_hash(tables: str
 @pytest.mark.parametrize("tenant", ["", "has space", "x" * 65, "a#b"])
 def test_create_api_key_rejects_bad_tenant_ids(tables: str, tenant: str) -> None:
     with pytest.raises(CommandError, match="--tenant"):
-        run("create_api_key", "--tenant", tenant)
+        run_command("create_api_key", "--tenant", tenant)
 
 
 def test_revoke_api_key_revokes_and_is_safe_to_repeat(tables: str) -> None:
-    raw_key = run("create_api_key", "--tenant", "cmd-tenant").strip().splitlines()[-1]
+    raw_key = run_command("create_api_key", "--tenant", "cmd-tenant").strip().splitlines()[-1]
 
-    first = run("revoke_api_key", "--key", raw_key)
-    second = run("revoke_api_key", "--key", raw_key)
+    first = run_command("revoke_api_key", "--key", raw_key)
+    second = run_command("revoke_api_key", "--key", raw_key)
 
     assert "is revoked" in first
     assert "is revoked" in second
@@ -104,4 +97,4 @@ def test_revoke_api_key_revokes_and_is_safe_to_repeat(tables: str) -> None:
 
 def test_revoke_unknown_key_fails_clearly(tables: str) -> None:
     with pytest.raises(CommandError, match="No such API key"):
-        run("revoke_api_key", "--key", "trg_unknown")
+        run_command("revoke_api_key", "--key", "trg_unknown")

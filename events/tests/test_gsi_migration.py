@@ -6,7 +6,6 @@ events table predates the index.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -19,22 +18,16 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from events.gsi import GsiMigrationError, describe_table
 from triggers.aws import aws_client
 from triggers.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
-from triggers.testing import ApiClient, Server, running_server, server_env
+from triggers.testing import ApiClient, Server, run_command, running_server, server_env
 
 pytestmark = pytest.mark.integration
 
 INDEX = "event-id-index"
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def create_legacy_events_table(client: Any, name: str, *, with_inbox: bool = True) -> None:
@@ -124,7 +117,7 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     assert lookup_methods(server, first) == ["scan"]
 
     # WHEN a dry run is asked for, THEN it prints the request and changes nothing
-    dry = run("migrate_gsi", "--table-name", table, "--dry-run")
+    dry = run_command("migrate_gsi", "--table-name", table, "--dry-run")
     assert '"IndexName": "event-id-index"' in dry
     assert '"AttributeName": "event_id"' in dry
     assert '"AttributeName": "inbox_tenant"' in dry  # the table's own definitions, merged
@@ -133,7 +126,7 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     assert INDEX not in live_indexes(table)
 
     # WHEN the index is created and waited for
-    output = run("migrate_gsi", "--table-name", table, "--poll-interval", "0.2")
+    output = run_command("migrate_gsi", "--table-name", table, "--poll-interval", "0.2")
 
     # THEN it reports progress and ends ACTIVE
     assert "ACTIVE" in output.splitlines()[-2]
@@ -153,7 +146,7 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     assert lookup_methods(server, first) == ["scan", "gsi"]
 
     # WHEN the migration runs again, THEN it is a no-op
-    again = run("migrate_gsi", "--table-name", table)
+    again = run_command("migrate_gsi", "--table-name", table)
     assert (
         again.strip()
         == f"migrate_gsi: {INDEX} on {table} is already present and ACTIVE; nothing to do"
@@ -161,8 +154,8 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
 
     # WHEN it is rolled back
     with pytest.raises(CommandError, match="pass --yes"):
-        run("migrate_gsi", "--table-name", table, "--rollback")
-    rolled = run(
+        run_command("migrate_gsi", "--table-name", table, "--rollback")
+    rolled = run_command(
         "migrate_gsi", "--table-name", table, "--rollback", "--yes", "--poll-interval", "0.2"
     )
     assert rolled.strip().splitlines()[-1].startswith(f"migrate_gsi: {INDEX} removed from {table}")
@@ -171,7 +164,7 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     assert api.get(f"/v1/events/{before[-1]['event_id']}").json()["payload"] == {"n": 29}
     assert lookup_methods(server, before[-1]["event_id"]) == ["scan"]
     assert (
-        run("migrate_gsi", "--table-name", table, "--rollback", "--yes")
+        run_command("migrate_gsi", "--table-name", table, "--rollback", "--yes")
         .strip()
         .endswith("nothing to roll back")
     )
@@ -218,16 +211,16 @@ def test_a_missing_event_never_triggers_a_scan(server: Server, api: ApiClient) -
 
 def test_missing_table_is_a_clear_error(tables: str) -> None:
     with pytest.raises(CommandError, match="does not exist in us-east-1"):
-        run("migrate_gsi", "--table-name", "no-such-table")
+        run_command("migrate_gsi", "--table-name", "no-such-table")
 
 
 def test_unknown_index_is_a_clear_error(tables: str) -> None:
     with pytest.raises(CommandError, match="declares no index 'nope'"):
-        run("migrate_gsi", "--index", "nope")
+        run_command("migrate_gsi", "--index", "nope")
 
 
 def test_existing_index_on_the_main_table_is_a_no_op(tables: str) -> None:
-    assert "already present and ACTIVE" in run("migrate_gsi")
+    assert "already present and ACTIVE" in run_command("migrate_gsi")
 
 
 def test_unreachable_dynamodb_is_a_clear_error(
@@ -236,7 +229,7 @@ def test_unreachable_dynamodb_is_a_clear_error(
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with pytest.raises(CommandError, match="Cannot reach DynamoDB"):
-        run("migrate_gsi")
+        run_command("migrate_gsi")
 
 
 @pytest.mark.parametrize("code", ["UnrecognizedClientException", "ExpiredTokenException"])
@@ -280,21 +273,21 @@ def test_wait_follows_a_creating_index_until_active(
         time.sleep(0.5)
 
     # WHEN the index creation starts without waiting
-    started = run("migrate_gsi", "--table-name", "slow-events", "--no-wait")
+    started = run_command("migrate_gsi", "--table-name", "slow-events", "--no-wait")
     assert started.strip().endswith("is being created; not waiting")
     assert live_indexes("slow-events")[INDEX] == "CREATING"
 
     # THEN a second index cannot start meanwhile
     with pytest.raises(CommandError, match="Another index on slow-events is changing"):
-        run("migrate_gsi", "--table-name", "slow-events", "--index", "inbox-index")
+        run_command("migrate_gsi", "--table-name", "slow-events", "--index", "inbox-index")
     # AND a short timeout gives up with a non-zero exit, leaving DynamoDB to carry on
     with pytest.raises(CommandError, match="still CREATING after 1s"):
-        run(
+        run_command(
             "migrate_gsi", "--table-name", "slow-events", "--timeout", "1", "--poll-interval", "0.5"
         )
 
     # WHEN it is waited for
-    output = run("migrate_gsi", "--table-name", "slow-events", "--poll-interval", "1")
+    output = run_command("migrate_gsi", "--table-name", "slow-events", "--poll-interval", "1")
 
     # THEN progress lines show it CREATING, then ACTIVE, and the summary says so
     lines = output.strip().splitlines()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pytest
 import requests
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from observability.alarms import alarm_definitions
 from observability.constants import namespace
 from observability.dashboard import dashboard_body
 from triggers.aws import aws_client
+from triggers.testing import run_command
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +26,8 @@ def aws(moto_url: str) -> str:
     return moto_url
 
 
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def test_setup_dashboard_round_trips_the_spec(aws: str) -> None:
-    output = run("setup_dashboard")
+    output = run_command("setup_dashboard")
 
     assert output.strip().splitlines()[-1].startswith("setup_dashboard: TriggersAPI-Test is up")
     stored = aws_client("cloudwatch").get_dashboard(DashboardName="TriggersAPI-Test")
@@ -43,8 +37,8 @@ def test_setup_dashboard_round_trips_the_spec(aws: str) -> None:
 
 
 def test_setup_dashboard_twice_leaves_one_dashboard(aws: str) -> None:
-    run("setup_dashboard")
-    run("setup_dashboard")
+    run_command("setup_dashboard")
+    run_command("setup_dashboard")
     names = [
         d["DashboardName"] for d in aws_client("cloudwatch").list_dashboards()["DashboardEntries"]
     ]
@@ -52,7 +46,7 @@ def test_setup_dashboard_twice_leaves_one_dashboard(aws: str) -> None:
 
 
 def test_setup_dashboard_dry_run_prints_the_body_and_writes_nothing(aws: str) -> None:
-    output = run("setup_dashboard", "--dashboard-name", "Preview", "--dry-run")
+    output = run_command("setup_dashboard", "--dashboard-name", "Preview", "--dry-run")
     body, summary = output.rsplit("\n", 2)[0], output.strip().splitlines()[-1]
     assert json.loads(body)["widgets"]
     assert summary.endswith("(dry run)")
@@ -109,7 +103,7 @@ def _normalized_queries(queries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 def test_setup_alarms_round_trips_the_spec_with_a_new_topic(aws: str) -> None:
-    output = run("setup_alarms", "--create-topic", "triggers-oncall")
+    output = run_command("setup_alarms", "--create-topic", "triggers-oncall")
 
     topic_arn = aws_client("sns").create_topic(Name="triggers-oncall")["TopicArn"]
     expected = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=[topic_arn])
@@ -131,9 +125,9 @@ def test_setup_alarms_round_trips_the_spec_with_a_new_topic(aws: str) -> None:
 
 
 def test_setup_alarms_twice_leaves_the_same_alarms(aws: str) -> None:
-    run("setup_alarms", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:ops")
+    run_command("setup_alarms", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:ops")
     first = _described()
-    run("setup_alarms", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:ops")
+    run_command("setup_alarms", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:ops")
     second = _described()
     assert sorted(first) == sorted(second)
     for name, alarm in first.items():
@@ -153,7 +147,7 @@ def test_setup_alarms_removes_alarms_the_spec_no_longer_has(aws: str) -> None:
         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
 
-    output = run("setup_alarms")
+    output = run_command("setup_alarms")
 
     assert "deleted 1" in output
     assert "TriggersAPI-Test-retired-endpoint-latency-p95" not in _described()
@@ -162,7 +156,7 @@ def test_setup_alarms_removes_alarms_the_spec_no_longer_has(aws: str) -> None:
 
 
 def test_setup_alarms_dry_run_prints_every_alarm_and_writes_nothing(aws: str) -> None:
-    output = run("setup_alarms", "--create-topic", "never-created", "--dry-run")
+    output = run_command("setup_alarms", "--create-topic", "never-created", "--dry-run")
 
     assert output.count('"AlarmName"') == 15
     assert output.strip().endswith("(dry run)")
@@ -172,4 +166,4 @@ def test_setup_alarms_dry_run_prints_every_alarm_and_writes_nothing(aws: str) ->
 
 def test_setup_alarms_rejects_a_malformed_topic_arn(aws: str) -> None:
     with pytest.raises(CommandError, match="must be an ARN"):
-        run("setup_alarms", "--sns-topic-arn", "ops-topic")
+        run_command("setup_alarms", "--sns-topic-arn", "ops-topic")
