@@ -2,8 +2,10 @@
 
 structlog events and standard-library records (Django, botocore, gunicorn) go
 through the same processors and renderer, so in json mode no plain-text line
-slips out. Request context (request_id, method, endpoint, api_key, tenant_id)
-is bound with contextvars by the middleware and merged into every line.
+slips out; structlog's own events take a short cut past the `logging` module,
+because they are the ones written on every request. Request context (request_id,
+method, endpoint, api_key, tenant_id) is bound with contextvars by the middleware
+and merged into every line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import orjson
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 __all__ = ["build_logging_config", "configure_structlog", "get_logger"]
 
@@ -28,10 +30,10 @@ _exception_fields = structlog.processors.ExceptionRenderer(
 _LEADING_FIELDS = ("timestamp", "level", "event", "logger", "request_id")
 
 
-def _orjson_line(event_dict: EventDict, **_: Any) -> str:
+def _orjson_line(event_dict: EventDict, **_: Any) -> bytes:
     ordered = {key: event_dict.pop(key) for key in _LEADING_FIELDS if key in event_dict}
     ordered.update(event_dict)
-    return orjson.dumps(ordered, default=str).decode()
+    return orjson.dumps(ordered, default=str)
 
 
 def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -44,7 +46,6 @@ def _shared_processors() -> list[Processor]:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         _drop_color_message,
@@ -57,6 +58,16 @@ def _renderer(fmt: str) -> Processor:
     return structlog.processors.JSONRenderer(serializer=_orjson_line)
 
 
+def _as_text(_: WrappedLogger, __: str, rendered: Any) -> str:
+    """For the standard-library formatter, which must return text."""
+    return rendered.decode() if isinstance(rendered, bytes) else str(rendered)
+
+
+def _as_bytes(_: WrappedLogger, __: str, rendered: Any) -> bytes:
+    """For structlog's BytesLogger, which writes bytes."""
+    return rendered if isinstance(rendered, bytes) else str(rendered).encode()
+
+
 def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     """A `logging.config.dictConfig` dict, used by Django (LOGGING) and gunicorn."""
     quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(level)))
@@ -66,11 +77,15 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         "formatters": {
             "structured": {
                 "()": structlog.stdlib.ProcessorFormatter,
-                "foreign_pre_chain": _shared_processors(),
+                "foreign_pre_chain": [
+                    *_shared_processors(),
+                    structlog.stdlib.PositionalArgumentsFormatter(),
+                ],
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _exception_fields,
                     _renderer(fmt),
+                    _as_text,
                 ],
             }
         },
@@ -98,22 +113,20 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     }
 
 
-def configure_structlog() -> None:
-    """Route structlog through the standard library, where the formatter above renders it."""
+def configure_structlog(*, level: str, fmt: str) -> None:
+    """structlog events skip the standard library: they are filtered by level before any
+    work is done, rendered once and written straight to stdout (the lines of other
+    libraries take the `logging` route above, through the same processors)."""
     logging.captureWarnings(True)
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *_shared_processors(),
-            _exception_fields,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*_shared_processors(), _exception_fields, _renderer(fmt), _as_bytes],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.BytesLoggerFactory(),
         cache_logger_on_first_use=True,
     )
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+def get_logger(name: str) -> FilteringBoundLogger:
+    """A structlog logger named `name` (the `logger` field of its lines)."""
+    logger: FilteringBoundLogger = structlog.get_logger(name)
     return logger

@@ -25,7 +25,7 @@ class RequestContextMiddleware:
       and returns it in the `X-Request-ID` response header;
     - starts the monotonic clock (`request.started_at`) that `duration_ms` is measured on,
       for the log line and for the request metrics it records (every status, 4xx/5xx too);
-    - binds `method` and, once the URL is resolved, `endpoint` (the route template)
+    - binds `method`, `ip` and, once the URL is resolved, `endpoint` (the route template)
       into the structlog context, and clears that context on every way out.
     """
 
@@ -39,7 +39,7 @@ class RequestContextMiddleware:
         request_id = resolve_request_id(request.META.get(_META_KEY))
         request.META[_META_KEY] = request_id
         request.request_id = request_id  # type: ignore[attr-defined]
-        structlog.contextvars.bind_contextvars(method=request.method)
+        structlog.contextvars.bind_contextvars(method=request.method, ip=client_ip(request))
         try:
             response = self.get_response(request)
         finally:
@@ -62,6 +62,14 @@ class RequestContextMiddleware:
         view_kwargs: dict[str, Any],
     ) -> None:
         structlog.contextvars.bind_contextvars(endpoint=endpoint_of(request))
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address for the logs: the first X-Forwarded-For hop (set by the load
+    balancer and nginx on Elastic Beanstalk), else the socket's peer."""
+    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    first = forwarded.split(",", 1)[0].strip()
+    return first[:64] or str(request.META.get("REMOTE_ADDR", ""))
 
 
 def duration_ms(request: HttpRequest) -> float:

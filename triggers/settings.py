@@ -106,10 +106,12 @@ METRICS_MAX_PENDING_BATCHES = env_int("METRICS_MAX_PENDING_BATCHES", 10, minimum
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "console"))
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
-configure_structlog()
+configure_structlog(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # django-structlog: one `request_finished` line per request (request_started only at DEBUG);
 # the request id comes from RequestContextMiddleware, which has already validated it.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 DJANGO_STRUCTLOG_USER_ID_FIELD = None
+# The client address is bound by RequestContextMiddleware (ipware costs ~0.1 ms a request).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False

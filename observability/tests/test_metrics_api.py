@@ -252,3 +252,33 @@ def test_a_broken_cloudwatch_changes_no_response(
         hole.close()
     if failure == "refuses":
         assert "metrics_publish_failed" in logs
+
+
+def test_a_worker_publishes_what_it_buffered_when_it_exits(
+    tables: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # GIVEN a server that would only flush once an hour
+    stage = f"ExitTest{uuid.uuid4().hex[:6]}"
+    env = server_env(
+        tables,
+        METRICS_BACKEND="cloudwatch",
+        METRICS_FLUSH_INTERVAL_SECONDS="3600",
+        STAGE=stage,
+        AWS_ENDPOINT_URL_CLOUDWATCH=moto_url,
+    )
+    with running_server(tmp_path_factory.mktemp("exit-flush"), env) as server:
+        api = make_client(server)
+        for _ in range(3):
+            api.get("/v1/inbox")
+        # WHEN it shuts down (gunicorn's worker_exit hook)
+    # THEN the buffered requests reached CloudWatch
+    response = cloudwatch().get_metric_statistics(
+        Namespace=m.namespace(stage),
+        MetricName=m.REQUESTS,
+        Dimensions=[{"Name": "Endpoint", "Value": "/v1/inbox"}, {"Name": "Method", "Value": "GET"}],
+        StartTime=datetime.now(UTC) - timedelta(hours=1),
+        EndTime=datetime.now(UTC) + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    assert sum(point["Sum"] for point in response["Datapoints"]) == 3
