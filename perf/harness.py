@@ -212,7 +212,8 @@ def compare(
     jvm_warmup: str = "15s",
     watch: tuple[int, ...] = (),
 ) -> dict[str, Any]:
-    """Alternate the variants (gunicorn with extra env each) for `rounds` rounds.
+    """Alternate the variants (gunicorn with extra env each) for `rounds` rounds,
+    in A B / B A order.
 
     DynamoDB Local (a JVM) is warmed up once first, and each fresh gunicorn for
     `warmup`, so no variant pays for the other's cold start.
@@ -232,7 +233,11 @@ def compare(
                     work_dir=work_dir,
                 )
             for round_number in range(1, rounds + 1):
-                for name, extra in variants.items():
+                # A B, B A, A B...: neither variant always runs right after the other.
+                order = list(variants.items())
+                if round_number % 2 == 0:
+                    order.reverse()
+                for name, extra in order:
                     env = {**base_env, **extra}
                     key = api_key(env, tenant=f"perf-{name}-{round_number}")
                     with gunicorn(env, work_dir / f"{name}.log") as service:
