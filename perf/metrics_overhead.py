@@ -1,6 +1,6 @@
 """What CloudWatch metrics cost on POST /v1/events, measured in one run.
 
-    .venv/bin/python -m perf.metrics_overhead [--rounds 4] [--vus 10] [--duration 12s]
+    .venv/bin/python -m perf.metrics_overhead [--rounds 6] [--vus 10] [--duration 10s]
 
 `metrics_on`: METRICS_BACKEND=cloudwatch, publishing to moto's CloudWatch on
 loopback every 5 s (so several flushes happen inside each measured window);
@@ -19,7 +19,7 @@ from perf.harness import moto, overhead, overhead_options
 
 
 def main() -> None:
-    options = overhead_options(__doc__, rounds=4, duration="12s")
+    options = overhead_options(__doc__)
     with (
         tempfile.TemporaryDirectory(prefix="triggers-perf-moto-") as tmp,
         moto(Path(tmp)) as cloudwatch,

@@ -26,17 +26,21 @@ STAGE = "MetricsTest"
 NAMESPACE = m.namespace(STAGE)
 
 
+def metrics_env(tables: str, cloudwatch_url: str, *, stage: str, interval: str) -> dict[str, str]:
+    return server_env(
+        tables,
+        METRICS_BACKEND="cloudwatch",
+        METRICS_FLUSH_INTERVAL_SECONDS=interval,
+        STAGE=stage,
+        AWS_ENDPOINT_URL_CLOUDWATCH=cloudwatch_url,
+    )
+
+
 @pytest.fixture(scope="module")
 def metrics_server(
     tables: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    env = server_env(
-        tables,
-        METRICS_BACKEND="cloudwatch",
-        METRICS_FLUSH_INTERVAL_SECONDS="0.5",
-        STAGE=STAGE,
-        AWS_ENDPOINT_URL_CLOUDWATCH=moto_url,
-    )
+    env = metrics_env(tables, moto_url, stage=STAGE, interval="0.5")
     with running_server(tmp_path_factory.mktemp("metrics"), env) as server:
         yield server
 
@@ -225,12 +229,7 @@ def test_a_broken_cloudwatch_changes_no_response(
     # GIVEN a server whose CloudWatch refuses connections or never answers, flushing often
     hole = _BlackHole()
     endpoint = hole.url if failure == "hangs" else "http://127.0.0.1:9"
-    env = server_env(
-        tables,
-        METRICS_BACKEND="cloudwatch",
-        METRICS_FLUSH_INTERVAL_SECONDS="0.1",
-        AWS_ENDPOINT_URL_CLOUDWATCH=endpoint,
-    )
+    env = metrics_env(tables, endpoint, stage="Broken", interval="0.1")
     directory: Path = tmp_path_factory.mktemp(f"cloudwatch-{failure}")
     try:
         with running_server(directory, env) as server:
@@ -259,13 +258,7 @@ def test_a_worker_publishes_what_it_buffered_when_it_exits(
 ) -> None:
     # GIVEN a server that would only flush once an hour
     stage = f"ExitTest{uuid.uuid4().hex[:6]}"
-    env = server_env(
-        tables,
-        METRICS_BACKEND="cloudwatch",
-        METRICS_FLUSH_INTERVAL_SECONDS="3600",
-        STAGE=stage,
-        AWS_ENDPOINT_URL_CLOUDWATCH=moto_url,
-    )
+    env = metrics_env(tables, moto_url, stage=stage, interval="3600")
     with running_server(tmp_path_factory.mktemp("exit-flush"), env) as server:
         api = make_client(server)
         for _ in range(3):
