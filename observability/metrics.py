@@ -97,6 +97,10 @@ class MetricsBuffer:
         self._histograms: dict[SeriesKey, dict[float, int]] = {}
         self.dropped = 0
 
+    def count_dropped(self, entries: int) -> None:
+        with self._lock:
+            self.dropped += entries
+
     def _admit(self, key: SeriesKey) -> bool:
         known = key in self._counts or key in self._histograms
         if known or len(self._counts) + len(self._histograms) < self._max_series:
@@ -233,6 +237,7 @@ class BufferedPublisher:
     def __init__(self, *, sink: Sink, interval: float, max_series: int, max_pending: int):
         self._sink = sink
         self._interval = interval
+        self._max_series = max_series
         self.buffer = MetricsBuffer(max_series=max_series)
         self.pending: deque[list[Datum]] = deque()
         self._max_pending = max_pending
@@ -264,30 +269,32 @@ class BufferedPublisher:
 
     def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None:
         dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._record(lambda: self.buffer.add_sample(m.LATENCY, dims, duration_ms, m.MILLISECONDS))
+        self._ensure_thread()
+        self.buffer.add_sample(m.LATENCY, dims, duration_ms, m.MILLISECONDS)
 
     def record_request_count(self, *, endpoint: str, method: str) -> None:
         dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._record(lambda: self.buffer.add_count(m.REQUESTS, dims))
+        self._ensure_thread()
+        self.buffer.add_count(m.REQUESTS, dims)
 
     def record_success(self, *, endpoint: str, method: str) -> None:
         dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._record(lambda: self.buffer.add_count(m.SUCCESS, dims))
+        self._ensure_thread()
+        self.buffer.add_count(m.SUCCESS, dims)
 
     def record_error(self, *, endpoint: str, method: str, error_type: str) -> None:
         dims = _dimensions(Endpoint=endpoint, Method=_method(method), ErrorType=error_type)
-        self._record(lambda: self.buffer.add_count(m.ERRORS, dims))
+        self._ensure_thread()
+        self.buffer.add_count(m.ERRORS, dims)
 
     def record_event_ingestion(self, count: int) -> None:
-        self._record(lambda: self.buffer.add_count(m.EVENTS_INGESTED, (), count))
+        self._ensure_thread()
+        self.buffer.add_count(m.EVENTS_INGESTED, (), count)
 
     def record_lookup(self, method: str) -> None:
         dims = _dimensions(LookupMethod=method)
-        self._record(lambda: self.buffer.add_count(m.EVENT_LOOKUPS, dims))
-
-    def _record(self, add: Callable[[], None]) -> None:
         self._ensure_thread()
-        add()
+        self.buffer.add_count(m.EVENT_LOOKUPS, dims)
 
     # --- flushing (background thread, worker exit) --------------------------------------
 
@@ -296,7 +303,7 @@ class BufferedPublisher:
             return
         with self._flush_lock:
             if self._pid != os.getpid():  # forked: the parent's thread and data are not ours
-                self.buffer = MetricsBuffer(max_series=self.buffer._max_series)
+                self.buffer = MetricsBuffer(max_series=self._max_series)
                 self.pending.clear()
                 self._pid = os.getpid()
                 self._thread = None
@@ -332,14 +339,14 @@ class BufferedPublisher:
                     self.buffer.add_count(m.METRICS_PUBLISH_FAILURES, ())
                     if not retry:
                         self.pending.popleft()
-                        self.buffer.dropped += len(batch)
+                        self.buffer.count_dropped(len(batch))
                     return
                 self.pending.popleft()
 
     def _queue(self, batch: list[Datum]) -> None:
         if len(self.pending) >= self._max_pending:
             oldest = self.pending.popleft()
-            self.buffer.dropped += len(oldest)
+            self.buffer.count_dropped(len(oldest))
             logger.warning("metrics_dropped", entries=len(oldest), reason="pending_full")
         self.pending.append(batch)
 
