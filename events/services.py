@@ -99,25 +99,15 @@ def _recorded(ingested: IngestedEvent, payload: str) -> IngestedEvent:
     return ingested
 
 
-def _ingested(event: Event) -> IngestedEvent:
+def _answer(origin: Event | IdempotencyRecord, *, replayed: bool) -> IngestedEvent:
+    """The POST answer, from the event just written or from the key's first answer."""
     return IngestedEvent(
-        event_id=event.event_id,
-        created_at=event.created_at,
-        source=event.source,
-        event_type=event.event_type,
+        event_id=origin.event_id,
+        created_at=origin.created_at,
+        source=origin.source,
+        event_type=origin.event_type,
         status=STATUS_PENDING,
-        replayed=False,
-    )
-
-
-def _replayed(record: IdempotencyRecord) -> IngestedEvent:
-    return IngestedEvent(
-        event_id=record.event_id,
-        created_at=record.created_at,
-        source=record.source,
-        event_type=record.event_type,
-        status=STATUS_PENDING,
-        replayed=True,
+        replayed=replayed,
     )
 
 
@@ -158,7 +148,7 @@ def event_ingest(
     )
     if idempotency_key is None:
         event.save()
-        return _recorded(_ingested(event), payload)
+        return _recorded(_answer(event, replayed=False), payload)
 
     request_hash = _request_hash(
         source=source, event_type=event_type, payload=payload, metadata=metadata
@@ -195,12 +185,12 @@ def event_ingest(
                         details={"idempotency_key": idempotency_key},
                     ) from None
                 if existing is not None:
-                    return _recorded(_replayed(existing), payload)
+                    return _recorded(_answer(existing, replayed=True), payload)
             # A concurrent transaction on the same key (TransactionConflict), or the record
             # expired in between: back off briefly and try again.
             time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
             continue
-        return _recorded(_ingested(event), payload)
+        return _recorded(_answer(event, replayed=False), payload)
     raise ServiceUnavailableError("Could not settle the idempotency key; retry the request.")
 
 
