@@ -258,43 +258,42 @@ class BufferedPublisher:
         duration_ms: float,
         error_type: str | None,
     ) -> None:
-        self.record_request_count(endpoint=endpoint, method=method)
-        self.record_latency(endpoint=endpoint, method=method, duration_ms=duration_ms)
+        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
+        self._count(m.REQUESTS, dims)
+        self._sample(m.LATENCY, dims, duration_ms)
         if status_code < 500:
-            self.record_success(endpoint=endpoint, method=method)
+            self._count(m.SUCCESS, dims)
         if status_code >= 400:
             self.record_error(
                 endpoint=endpoint, method=method, error_type=error_type or f"HTTP_{status_code}"
             )
 
     def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None:
-        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._ensure_thread()
-        self.buffer.add_sample(m.LATENCY, dims, duration_ms, m.MILLISECONDS)
+        self._sample(m.LATENCY, _dimensions(Endpoint=endpoint, Method=_method(method)), duration_ms)
 
     def record_request_count(self, *, endpoint: str, method: str) -> None:
-        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._ensure_thread()
-        self.buffer.add_count(m.REQUESTS, dims)
+        self._count(m.REQUESTS, _dimensions(Endpoint=endpoint, Method=_method(method)))
 
     def record_success(self, *, endpoint: str, method: str) -> None:
-        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
-        self._ensure_thread()
-        self.buffer.add_count(m.SUCCESS, dims)
+        self._count(m.SUCCESS, _dimensions(Endpoint=endpoint, Method=_method(method)))
 
     def record_error(self, *, endpoint: str, method: str, error_type: str) -> None:
         dims = _dimensions(Endpoint=endpoint, Method=_method(method), ErrorType=error_type)
-        self._ensure_thread()
-        self.buffer.add_count(m.ERRORS, dims)
+        self._count(m.ERRORS, dims)
 
     def record_event_ingestion(self, count: int) -> None:
-        self._ensure_thread()
-        self.buffer.add_count(m.EVENTS_INGESTED, (), count)
+        self._count(m.EVENTS_INGESTED, (), count)
 
     def record_lookup(self, method: str) -> None:
-        dims = _dimensions(LookupMethod=method)
+        self._count(m.EVENT_LOOKUPS, _dimensions(LookupMethod=method))
+
+    def _count(self, name: str, dims: Dimensions, value: float = 1) -> None:
         self._ensure_thread()
-        self.buffer.add_count(m.EVENT_LOOKUPS, dims)
+        self.buffer.add_count(name, dims, value)
+
+    def _sample(self, name: str, dims: Dimensions, value_ms: float) -> None:
+        self._ensure_thread()
+        self.buffer.add_sample(name, dims, value_ms, m.MILLISECONDS)
 
     # --- flushing (background thread, worker exit) --------------------------------------
 
