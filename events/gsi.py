@@ -20,6 +20,8 @@ from botocore.exceptions import (
 )
 from pynamodb.models import Model
 
+from events.tables import declared_indexes
+
 __all__ = [
     "GsiMigrationError",
     "IndexProgress",
@@ -81,10 +83,10 @@ def index_status(table: dict[str, Any], index: str) -> dict[str, Any] | None:
 
 
 def declared_index(model: type[Model], index: str) -> Any:
-    for declared in model._indexes.values():
-        if declared.Meta.index_name == index:
-            return declared
-    names = ", ".join(sorted(i.Meta.index_name for i in model._indexes.values()))
+    declared = declared_indexes(model)
+    if index in declared:
+        return declared[index]
+    names = ", ".join(sorted(declared))
     raise GsiMigrationError(f"{model.__name__} declares no index {index!r} (it has: {names}).")
 
 

@@ -123,7 +123,8 @@ def _lookup_by_index(event_id: str) -> tuple[Event | None, int]:
     for delay in (0.0, *_RETRY_DELAYS_SECONDS):
         if attempts and time.monotonic() + delay > deadline:
             break
-        time.sleep(delay)
+        if delay:
+            time.sleep(delay)
         attempts += 1
         for event in Event.event_id_index.query(event_id, limit=1):
             return event, attempts

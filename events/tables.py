@@ -9,7 +9,13 @@ from pynamodb.models import Model
 
 from triggers.aws import aws_client
 
-__all__ = ["TableState", "ensure_ttl", "table_state"]
+__all__ = ["TableState", "declared_indexes", "ensure_ttl", "table_state"]
+
+
+def declared_indexes(model: type[Model]) -> dict[str, Any]:
+    """The model's global secondary indexes by their DynamoDB name (`event-id-index`)."""
+    # PynamoDB keeps them by Python attribute name in Model._indexes.
+    return {index.Meta.index_name: index for index in model._indexes.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +26,7 @@ class TableState:
     indexes: dict[str, str] = field(default_factory=dict)  # name -> IndexStatus
 
     def missing_indexes(self, model: type[Model]) -> list[str]:
-        declared = [index.Meta.index_name for index in model._indexes.values()]
-        return [name for name in declared if name not in self.indexes]
+        return [name for name in declared_indexes(model) if name not in self.indexes]
 
 
 def table_state(model: type[Model], *, client: Any | None = None) -> TableState:

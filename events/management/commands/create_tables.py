@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from events.models import ALL_MODELS
-from events.tables import ensure_ttl, table_state, ttl_attribute_name
+from events.tables import declared_indexes, ensure_ttl, table_state, ttl_attribute_name
 from triggers.aws import aws_client
 
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                     )
             elif options["dry_run"]:
                 created += 1
-                indexes = ", ".join(model._indexes) or "no indexes"
+                indexes = ", ".join(declared_indexes(model)) or "no indexes"
                 self.stdout.write(f"{state.name}: would create ({indexes})")
                 continue
             else:
