@@ -1,4 +1,4 @@
-"""DynamoDB tables, as PynamoDB models. DESIGN.md "DynamoDB data model" is the contract."""
+"""DynamoDB tables, as PynamoDB models (the data model in docs/API.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ from pynamodb.models import Model
 from triggers.aws import DynamoDBMeta, table_name
 from triggers.constants import DEFAULT_PRIORITY
 
-__all__ = ["ApiKey", "Event", "EventIdIndex", "EventMetadata", "IdempotencyRecord", "InboxIndex"]
+__all__ = [
+    "ApiKey",
+    "Event",
+    "EventIdIndex",
+    "EventMetadata",
+    "IdempotencyRecord",
+    "InboxByEventTypeIndex",
+    "InboxBySourceIndex",
+    "InboxIndex",
+    "inbox_key",
+]
 
 
 class EventIdIndex(GlobalSecondaryIndex["Event"]):
@@ -35,6 +45,29 @@ class InboxIndex(GlobalSecondaryIndex["Event"]):
         projection = AllProjection()
 
     inbox_tenant = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InboxBySourceIndex(GlobalSecondaryIndex["Event"]):
+    """Sparse, like inbox-index, keyed `{tenant_id}#{source}`: an inbox page filtered by
+    source reads only matching pending events, however many others are pending."""
+
+    class Meta:
+        index_name = "inbox-source-index"
+        projection = AllProjection()
+
+    inbox_source = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class InboxByEventTypeIndex(GlobalSecondaryIndex["Event"]):
+    """Sparse, keyed `{tenant_id}#{event_type}`: the inbox filtered by event type."""
+
+    class Meta:
+        index_name = "inbox-event-type-index"
+        projection = AllProjection()
+
+    inbox_event_type = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
@@ -60,11 +93,17 @@ class Event(Model):
     metadata = EventMetadata()
     status = UnicodeAttribute()
     acknowledged_at = UTCDateTimeAttribute(null=True)
+    # Set only while the event is pending (ack removes them): the keys of the sparse
+    # inbox indexes. Tenant ids never contain "#".
     inbox_tenant = UnicodeAttribute(null=True)
+    inbox_source = UnicodeAttribute(null=True)  # "{tenant_id}#{source}"
+    inbox_event_type = UnicodeAttribute(null=True)  # "{tenant_id}#{event_type}"
     expires_at = TTLAttribute()
 
     event_id_index = EventIdIndex()
     inbox_index = InboxIndex()
+    inbox_source_index = InboxBySourceIndex()
+    inbox_event_type_index = InboxByEventTypeIndex()
 
 
 class ApiKey(Model):
@@ -94,6 +133,11 @@ class IdempotencyRecord(Model):
     source = UnicodeAttribute()
     event_type = UnicodeAttribute()
     expires_at = TTLAttribute()
+
+
+def inbox_key(tenant_id: str, value: str) -> str:
+    """The hash key of a per-filter inbox index: `{tenant_id}#{source or event_type}`."""
+    return f"{tenant_id}#{value}"
 
 
 ALL_MODELS: tuple[type[Model], ...] = (Event, ApiKey, IdempotencyRecord)

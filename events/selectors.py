@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import re
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from pynamodb.exceptions import QueryError
 
+from events.indexes import read_with_fallback
 from events.models import ApiKey, Event, EventIdIndex
+from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
-from observability.constants import LOOKUP_GSI, LOOKUP_SCAN
+from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN
 from observability.logging import get_logger
 from triggers.clock import utcnow
-from triggers.exceptions import NotFoundError
+from triggers.exceptions import NotFoundError, ServiceUnavailableError, UnavailableCause
+from triggers.ids import event_id_time, is_event_id
 
 __all__ = [
     "ApiKeyIdentity",
     "api_key_hash",
     "api_key_identity",
     "event_get",
-    "event_index_usable",
 ]
 
 logger = get_logger(__name__)
 
-_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _RETRY_DELAYS_SECONDS = (0.02, 0.05, 0.1, 0.2, 0.4)
+# Instances' clocks differ a little: an id a moment "in the future" is still recent.
+_CLOCK_SKEW_SECONDS = 1.0
 EVENT_ID_INDEX = EventIdIndex.Meta.index_name
 
 
@@ -73,93 +75,91 @@ def api_key_identity(*, raw_key: str) -> ApiKeyIdentity | None:
     return identity
 
 
-@dataclass
-class _IndexState:
-    usable: bool
-    checked_at: float
+def _is_recent(event_id: str) -> bool:
+    """Whether the id could belong to an event written a moment ago (UUIDv7 time), so that
+    the eventually consistent id index may not show it yet. UUIDv4 ids are old events."""
+    made = event_id_time(event_id)
+    if made is None:
+        return False
+    age = (utcnow() - made).total_seconds()
+    return -_CLOCK_SKEW_SECONDS <= age <= settings.EVENT_LOOKUP_RECENT_SECONDS
 
 
-_index_state: _IndexState | None = None
-_index_lock = threading.Lock()
-
-
-def _index_is_active() -> bool:
-    description = Event.describe_table()
-    for index in description.get("GlobalSecondaryIndexes", []):
-        if index["IndexName"] == EVENT_ID_INDEX:
-            return bool(index["IndexStatus"] == "ACTIVE" and not index.get("Backfilling"))
-    return False
-
-
-def event_index_usable() -> bool:
-    """Whether lookups can use `event-id-index` on the live table.
-
-    Asked of DynamoDB once per process and again every EVENT_INDEX_RECHECK_SECONDS,
-    so a table migrated with `migrate_gsi` is picked up without a restart.
-    """
-    global _index_state  # noqa: PLW0603 - a per-process cache
-    now = time.monotonic()
-    with _index_lock:
-        state = _index_state
-        if state is None or now - state.checked_at >= settings.EVENT_INDEX_RECHECK_SECONDS:
-            usable = _index_is_active()
-            if state is None or state.usable != usable:
-                log = logger.info if usable else logger.warning
-                log("event_index_checked", index=EVENT_ID_INDEX, usable=usable)
-            state = _index_state = _IndexState(usable=usable, checked_at=now)
-        return state.usable
-
-
-def _forget_index() -> None:
-    global _index_state  # noqa: PLW0603 - a per-process cache
-    with _index_lock:
-        _index_state = _IndexState(usable=False, checked_at=time.monotonic())
-
-
-def _lookup_by_index(event_id: str) -> tuple[Event | None, int]:
-    """Query the id index; a miss is retried briefly (the index is eventually consistent)."""
-    deadline = time.monotonic() + settings.EVENT_LOOKUP_RETRY_SECONDS
+def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[Event | None, int]:
+    """One Query of the id index, scoped to the tenant by a filter, so another tenant's
+    event and a missing one look the same. A miss is retried briefly, recent ids only."""
+    condition = (Event.tenant_id == tenant_id) & (Event.expires_at > utcnow())
+    retry_until = time.monotonic() + settings.EVENT_LOOKUP_RETRY_SECONDS
+    delays = _RETRY_DELAYS_SECONDS if _is_recent(event_id) else ()
     attempts = 0
-    for delay in (0.0, *_RETRY_DELAYS_SECONDS):
-        if attempts and time.monotonic() + delay > deadline:
-            break
+    for delay in (0.0, *delays):
         if delay:
+            if time.monotonic() + delay > retry_until:
+                break
             time.sleep(delay)
         attempts += 1
-        for event in Event.event_id_index.query(event_id, limit=1):
+        # No Limit: the id has one item, so this is always exactly one call, whoever owns it.
+        for event in Event.event_id_index.query(event_id, filter_condition=condition):
             return event, attempts
     return None, attempts
 
 
-def _lookup_by_scan(event_id: str) -> Event | None:
-    """The fallback for a table without the index: reads the whole table, page by page."""
-    for event in Event.scan(Event.event_id == event_id, consistent_read=True):
-        return event
-    return None
+@functools.cache
+def _scan_slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(settings.EVENT_SCAN_MAX_CONCURRENT)
+
+
+def _lookup_by_scan(tenant_id: str, event_id: str) -> Event | None:
+    """The fallback while the id index is missing or backfilling: a consistent Scan of the
+    table, within EVENT_SCAN_BUDGET_ITEMS and EVENT_SCAN_MAX_CONCURRENT per process."""
+    if not _scan_slots().acquire(blocking=False):
+        raise ServiceUnavailableError(
+            "Lookups are degraded while event-id-index is being built; retry shortly.",
+            cause=UnavailableCause.SCAN_BUSY,
+        )
+    try:
+        condition = (
+            (Event.event_id == event_id)
+            & (Event.tenant_id == tenant_id)
+            & (Event.expires_at > utcnow())
+        )
+        results = Event.scan(condition, consistent_read=True)
+        budget = ReadBudget.per_read(items=settings.EVENT_SCAN_BUDGET_ITEMS)
+        for page in budgeted_pages(results, budget, wanted=lambda: budget.items):
+            if page.items:
+                return Event.from_raw_data(page.items[0])
+            if page.last_evaluated_key is None:
+                return None
+    finally:
+        _scan_slots().release()
+    metrics.record_budget_exhausted(READ_LOOKUP_SCAN)
+    raise ServiceUnavailableError(
+        "Lookups are degraded while event-id-index is being built; retry shortly.",
+        cause=UnavailableCause.SCAN_BUDGET,
+    )
 
 
 def event_get(*, tenant_id: str, event_id: str) -> Event:
     """The tenant's live event with this id.
 
-    Served by `event-id-index`; only when the live table has no usable index (not yet
-    migrated) by a Scan. Another tenant's event, an expired one and a malformed id are
-    all "not found".
+    Served by `event-id-index`; while the live table cannot serve it (not yet migrated,
+    or backfilling), by a bounded Scan. Another tenant's event, an expired one and a
+    malformed id are all "not found", and cost the same.
     """
-    if not _EVENT_ID.fullmatch(event_id):
+    if not is_event_id(event_id):
         raise NotFoundError("Event not found.")
     started = time.monotonic()
-    method, attempts, event = LOOKUP_SCAN, 1, None
-    if event_index_usable():
-        method = LOOKUP_GSI
-        try:
-            event, attempts = _lookup_by_index(event_id)
-        except QueryError as exc:
-            if exc.cause_response_code != "ValidationException":
-                raise
-            _forget_index()  # the index went away since the last check (a rollback)
-            method = LOOKUP_SCAN
-    if method == LOOKUP_SCAN:
-        event = _lookup_by_scan(event_id)
+    attempts = 1
+
+    def by_index() -> Event | None:
+        nonlocal attempts
+        event, attempts = _lookup_by_index(tenant_id, event_id)
+        return event
+
+    event, indexed = read_with_fallback(
+        EVENT_ID_INDEX, indexed=by_index, fallback=lambda: _lookup_by_scan(tenant_id, event_id)
+    )
+    method = LOOKUP_GSI if indexed else LOOKUP_SCAN
     metrics.record_lookup(method)
     logger.info(
         "event_lookup",
@@ -169,6 +169,6 @@ def event_get(*, tenant_id: str, event_id: str) -> Event:
         attempts=attempts,
         duration_ms=round((time.monotonic() - started) * 1000, 3),
     )
-    if event is None or event.tenant_id != tenant_id or event.expires_at <= utcnow():
+    if event is None:
         raise NotFoundError("Event not found.")
     return event

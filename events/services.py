@@ -6,7 +6,6 @@ import hashlib
 import random
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,14 +15,21 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord
+from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord, inbox_key
 from events.selectors import api_key_hash, event_get
 from observability import metrics
 from observability.logging import get_logger
 from triggers.aws import dynamodb_connection
 from triggers.clock import format_timestamp, utcnow
 from triggers.constants import STATUS_ACKNOWLEDGED, STATUS_PENDING
-from triggers.exceptions import ConflictError, NotFoundError, ServiceUnavailableError
+from triggers.exceptions import (
+    ConflictError,
+    NotFoundError,
+    ServiceUnavailableError,
+    UnavailableCause,
+    dynamodb_error_code,
+)
+from triggers.ids import new_event_id
 
 __all__ = [
     "IngestedEvent",
@@ -32,6 +38,7 @@ __all__ = [
     "event_acknowledge",
     "event_delete",
     "event_ingest",
+    "pending_event",
 ]
 
 logger = get_logger(__name__)
@@ -65,11 +72,19 @@ def _request_hash(*, source: str, event_type: str, payload: str, metadata: dict[
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _new_event(
-    *, tenant_id: str, source: str, event_type: str, payload: str, metadata: dict[str, Any]
+def pending_event(
+    *,
+    tenant_id: str,
+    source: str,
+    event_type: str,
+    payload: str,
+    metadata: dict[str, Any],
+    now: datetime | None = None,
 ) -> Event:
-    now = utcnow()
-    event_id = str(uuid.uuid4())
+    """A new pending event, as the service writes it (not saved): in the tenant's inbox
+    and in the per-source and per-type inbox indexes until it is acknowledged."""
+    now = now or utcnow()
+    event_id = new_event_id(now)
     return Event(
         tenant_id,
         f"{format_timestamp(now)}#{event_id}",
@@ -81,6 +96,8 @@ def _new_event(
         metadata=EventMetadata(**metadata),
         status=STATUS_PENDING,
         inbox_tenant=tenant_id,
+        inbox_source=inbox_key(tenant_id, source),
+        inbox_event_type=inbox_key(tenant_id, event_type),
         expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
     )
 
@@ -139,7 +156,7 @@ def event_ingest(
     """
     if idempotency_key is not None:
         metadata = {**metadata, "idempotency_key": idempotency_key}
-    event = _new_event(
+    event = pending_event(
         tenant_id=tenant_id,
         source=source,
         event_type=event_type,
@@ -174,7 +191,7 @@ def event_ingest(
                 transaction.save(record, condition=unused, return_values="ALL_OLD")
                 transaction.save(event)
         except TransactWriteError as exc:
-            if exc.cause_response_code != _TRANSACTION_CANCELLED:
+            if dynamodb_error_code(exc) != _TRANSACTION_CANCELLED:
                 raise
             reason = exc.cancellation_reasons[0] if exc.cancellation_reasons else None
             if reason is not None and reason.code == "ConditionalCheckFailed":
@@ -191,11 +208,14 @@ def event_ingest(
             time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
             continue
         return _recorded(_answer(event, replayed=False), payload)
-    raise ServiceUnavailableError("Could not settle the idempotency key; retry the request.")
+    raise ServiceUnavailableError(
+        "Could not settle the idempotency key; retry the request.",
+        cause=UnavailableCause.CONFLICT,
+    )
 
 
 def _is_condition_failure(exc: UpdateError | DeleteError) -> bool:
-    return exc.cause_response_code == _CONDITION_FAILED
+    return dynamodb_error_code(exc) == _CONDITION_FAILED
 
 
 def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
@@ -211,6 +231,8 @@ def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
                 Event.status.set(STATUS_ACKNOWLEDGED),
                 Event.acknowledged_at.set(utcnow()),
                 Event.inbox_tenant.remove(),
+                Event.inbox_source.remove(),
+                Event.inbox_event_type.remove(),
             ],
             condition=Event.status == STATUS_PENDING,
         )

@@ -14,6 +14,9 @@ SUCCESS: Final = "Success"
 ERRORS: Final = "Errors"
 EVENTS_INGESTED: Final = "EventsIngested"
 EVENT_LOOKUPS: Final = "EventLookups"
+SERVICE_UNAVAILABLE: Final = "ServiceUnavailable"
+READ_BUDGET_EXHAUSTED: Final = "ReadBudgetExhausted"
+INDEX_FALLBACKS: Final = "IndexFallbacks"
 METRICS_DROPPED: Final = "MetricsDropped"
 METRICS_PUBLISH_FAILURES: Final = "MetricsPublishFailures"
 
@@ -22,6 +25,9 @@ ENDPOINT: Final = "Endpoint"
 METHOD: Final = "Method"
 ERROR_TYPE: Final = "ErrorType"
 LOOKUP_METHOD: Final = "LookupMethod"
+CAUSE: Final = "Cause"  # of a 503 (triggers.exceptions.UnavailableCause)
+OPERATION: Final = "Operation"  # a budgeted read: READ_INBOX or READ_LOOKUP_SCAN
+INDEX: Final = "Index"  # a GSI a read could not use
 
 # Units
 COUNT: Final = "Count"
@@ -34,6 +40,10 @@ INTERNAL_ERROR_TYPE: Final = "INTERNAL_ERROR"
 # Values of the LookupMethod dimension: how a lookup by event id was served.
 LOOKUP_GSI: Final = "gsi"
 LOOKUP_SCAN: Final = "scan"
+
+# Values of the Operation dimension: reads that run within a DynamoDB read budget.
+READ_INBOX: Final = "inbox"
+READ_LOOKUP_SCAN: Final = "lookup_scan"
 
 KNOWN_METHODS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 OTHER_METHOD: Final = "OTHER"

@@ -1,4 +1,12 @@
-"""Health of the service and its dependencies, cached briefly so polling stays cheap."""
+"""Health of the service: a shallow liveness answer and a deep DynamoDB check.
+
+- Liveness (`GET /v1/health/live`): the process is up and serving; no DynamoDB call.
+  What a load balancer should ask: a DynamoDB blip must not take every instance out of
+  service at once (there is nothing another instance could do better).
+- Health (`GET /v1/health`): one cheap data-plane read per table (a COUNT Query of an
+  empty partition), cached for HEALTH_CACHE_SECONDS per process. What monitoring and
+  deploy checks should ask. No DescribeTable: control-plane calls have low rate limits.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +16,28 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from events.models import Event
+from events.models import ALL_MODELS
 from observability.logging import get_logger
+from triggers.exceptions import describe_error
 
 logger = get_logger(__name__)
 
-__all__ = ["health_report"]
+__all__ = ["health_report", "liveness_report"]
 
 _CACHE_KEY = "health:dynamodb"
+# A partition key no item has: the probe reads nothing, and costs the minimum.
+_PROBE_KEY = "~health-check"
 
 
 def _check_dynamodb() -> dict[str, Any]:
     started = time.monotonic()
     try:
-        Event.describe_table()
-    except Exception as exc:  # any failure means unhealthy; the class name is enough to act on
-        logger.warning("health_check_failed", dependency="dynamodb", error=type(exc).__name__)
-        return {"status": "unhealthy", "error": type(exc).__name__}
+        for model in ALL_MODELS:
+            model.count(_PROBE_KEY, limit=1)
+    except Exception as exc:  # any failure means unhealthy; what failed is enough to act on
+        error = describe_error(exc)
+        logger.warning("health_check_failed", dependency="dynamodb", error=error)
+        return {"status": "unhealthy", "error": error}
     return {"status": "healthy", "latency_ms": round((time.monotonic() - started) * 1000, 2)}
 
 
@@ -43,3 +56,7 @@ def health_report() -> dict[str, Any]:
         "version": settings.APP_VERSION,
         "checks": checks,
     }
+
+
+def liveness_report() -> dict[str, Any]:
+    return {"status": "alive", "version": settings.APP_VERSION}

@@ -22,7 +22,7 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -41,13 +41,12 @@ __all__ = [
     "NoopPublisher",
     "bucket_ms",
     "get_publisher",
-    "record_error",
+    "record_budget_exhausted",
     "record_event_ingestion",
-    "record_latency",
+    "record_index_fallback",
     "record_lookup",
     "record_request",
-    "record_request_count",
-    "record_success",
+    "record_unavailable",
     "shutdown_publisher",
 ]
 
@@ -187,12 +186,9 @@ class MetricsPublisher(Protocol):
         error_type: str | None,
     ) -> None: ...
 
-    def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None: ...
-    def record_request_count(self, *, endpoint: str, method: str) -> None: ...
-    def record_success(self, *, endpoint: str, method: str) -> None: ...
-    def record_error(self, *, endpoint: str, method: str, error_type: str) -> None: ...
-    def record_event_ingestion(self, count: int) -> None: ...
-    def record_lookup(self, method: str) -> None: ...
+    def count(
+        self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
+    ) -> None: ...
     def flush(self) -> None: ...
     def shutdown(self, timeout: float = ...) -> None: ...
 
@@ -203,22 +199,9 @@ class NoopPublisher:
     def record_request(self, **_: Any) -> None:
         pass
 
-    def record_latency(self, **_: Any) -> None:
-        pass
-
-    def record_request_count(self, **_: Any) -> None:
-        pass
-
-    def record_success(self, **_: Any) -> None:
-        pass
-
-    def record_error(self, **_: Any) -> None:
-        pass
-
-    def record_event_ingestion(self, count: int) -> None:
-        pass
-
-    def record_lookup(self, method: str) -> None:
+    def count(
+        self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
+    ) -> None:
         pass
 
     def flush(self) -> None:
@@ -264,28 +247,13 @@ class BufferedPublisher:
         if status_code < 500:
             self._count(m.SUCCESS, dims)
         if status_code >= 400:
-            self.record_error(
-                endpoint=endpoint, method=method, error_type=error_type or f"HTTP_{status_code}"
-            )
+            error_dims = (*dims, (m.ERROR_TYPE, error_type or f"HTTP_{status_code}"))
+            self._count(m.ERRORS, tuple(sorted(error_dims)))
 
-    def record_latency(self, *, endpoint: str, method: str, duration_ms: float) -> None:
-        self._sample(m.LATENCY, _dimensions(Endpoint=endpoint, Method=_method(method)), duration_ms)
-
-    def record_request_count(self, *, endpoint: str, method: str) -> None:
-        self._count(m.REQUESTS, _dimensions(Endpoint=endpoint, Method=_method(method)))
-
-    def record_success(self, *, endpoint: str, method: str) -> None:
-        self._count(m.SUCCESS, _dimensions(Endpoint=endpoint, Method=_method(method)))
-
-    def record_error(self, *, endpoint: str, method: str, error_type: str) -> None:
-        dims = _dimensions(Endpoint=endpoint, Method=_method(method), ErrorType=error_type)
-        self._count(m.ERRORS, dims)
-
-    def record_event_ingestion(self, count: int) -> None:
-        self._count(m.EVENTS_INGESTED, (), count)
-
-    def record_lookup(self, method: str) -> None:
-        self._count(m.EVENT_LOOKUPS, _dimensions(LookupMethod=method))
+    def count(
+        self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
+    ) -> None:
+        self._count(name, _dimensions(**(dimensions or {})), value)
 
     def _count(self, name: str, dims: Dimensions, value: float = 1) -> None:
         self._ensure_thread()
@@ -429,25 +397,24 @@ def record_request(
     )
 
 
-def record_latency(endpoint: str, method: str, duration_ms: float) -> None:
-    get_publisher().record_latency(endpoint=endpoint, method=method, duration_ms=duration_ms)
-
-
-def record_request_count(endpoint: str, method: str) -> None:
-    get_publisher().record_request_count(endpoint=endpoint, method=method)
-
-
-def record_success(endpoint: str, method: str) -> None:
-    get_publisher().record_success(endpoint=endpoint, method=method)
-
-
-def record_error(endpoint: str, method: str, error_type: str) -> None:
-    get_publisher().record_error(endpoint=endpoint, method=method, error_type=error_type)
-
-
 def record_event_ingestion(count: int) -> None:
-    get_publisher().record_event_ingestion(count)
+    get_publisher().count(m.EVENTS_INGESTED, value=count)
 
 
 def record_lookup(method: str) -> None:
-    get_publisher().record_lookup(method)
+    get_publisher().count(m.EVENT_LOOKUPS, {m.LOOKUP_METHOD: method})
+
+
+def record_unavailable(cause: str) -> None:
+    """A request answered 503, and why (triggers.exceptions.UnavailableCause)."""
+    get_publisher().count(m.SERVICE_UNAVAILABLE, {m.CAUSE: cause})
+
+
+def record_budget_exhausted(operation: str) -> None:
+    """A read stopped at its DynamoDB read budget and returned what it had."""
+    get_publisher().count(m.READ_BUDGET_EXHAUSTED, {m.OPERATION: operation})
+
+
+def record_index_fallback(index: str) -> None:
+    """A read could not use `index` on the live table and took the slower way."""
+    get_publisher().count(m.INDEX_FALLBACKS, {m.INDEX: index})

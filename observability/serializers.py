@@ -1,4 +1,4 @@
-"""Response shape of GET /v1/health (for the OpenAPI schema)."""
+"""Response shapes of GET /v1/health and /v1/health/live (for the OpenAPI schema)."""
 
 from __future__ import annotations
 
@@ -21,4 +21,10 @@ class HealthSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["healthy", "unhealthy"])
     version = serializers.CharField()
     checks = HealthChecksSerializer()
+    request_id = serializers.CharField()
+
+
+class LivenessSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=["alive"])
+    version = serializers.CharField()
     request_id = serializers.CharField()

@@ -5,13 +5,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from observability.health import health_report
-from observability.serializers import HealthSerializer
+from observability.health import health_report, liveness_report
+from observability.serializers import HealthSerializer, LivenessSerializer
 from triggers.api import ApiView, api_response
 
 
 class HealthView(ApiView):
-    """Liveness and DynamoDB reachability (cached briefly); no API key needed."""
+    """Deep health: DynamoDB answers a data-plane read (cached briefly). For monitoring
+    and deploy checks; load balancers should use the liveness endpoint. No API key."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -24,3 +25,15 @@ class HealthView(ApiView):
     def get(self, request: Request) -> Response:
         report = health_report()
         return api_response(request, report, status=200 if report["status"] == "healthy" else 503)
+
+
+class LivenessView(ApiView):
+    """Shallow health: the process is up and serving; never touches DynamoDB. For load
+    balancer health checks. No API key."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(operation_id="health_live", auth=[], responses={200: LivenessSerializer})
+    def get(self, request: Request) -> Response:
+        return api_response(request, liveness_report())

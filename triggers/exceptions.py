@@ -10,23 +10,21 @@ so no client ever sees an HTML page or a stack trace.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from botocore.exceptions import (
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import ClientError, ConnectTimeoutError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from pynamodb.exceptions import PynamoDBException
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from observability import metrics
 from observability.logging import get_logger
 from observability.request_id import get_request_id
 from triggers.constants import RETRY_AFTER_SECONDS, ErrorCode
+from triggers.deadline import DeadlineExceeded
 from triggers.jsoncodec import dumps_exact
 
 logger = get_logger(__name__)
@@ -37,11 +35,14 @@ __all__ = [
     "PayloadTooLargeError",
     "ServiceUnavailableError",
     "TriggersError",
+    "UnavailableCause",
     "ValidationFailedError",
     "api_exception_handler",
+    "describe_error",
     "django_error_response",
+    "dynamodb_error_code",
     "error_body",
-    "is_transient_storage_error",
+    "unavailable_cause",
 ]
 
 
@@ -81,33 +82,79 @@ class PayloadTooLargeError(TriggersError):
 
 
 class ServiceUnavailableError(TriggersError):
+    """503 with Retry-After: DynamoDB could not serve the request in time; `cause` says why
+    (one of `UnavailableCause`), for logs and metrics."""
+
     status_code = 503
     code = ErrorCode.SERVICE_UNAVAILABLE
     default_message = "The service is temporarily unavailable; retry shortly."
 
+    def __init__(self, message: str | None = None, *, cause: str):
+        super().__init__(message)
+        self.cause = cause
 
-_TRANSIENT_ERROR_CODES = frozenset(
+
+class UnavailableCause:
+    """Why a request was answered 503: the `Cause` of the ServiceUnavailable metric."""
+
+    DEADLINE: Final = "deadline"  # the request's DynamoDB deadline was spent
+    TIMEOUT: Final = "timeout"  # DynamoDB did not answer (connect or read timeout)
+    CONNECTION: Final = "connection"  # refused, reset or closed connections
+    THROTTLED: Final = "throttled"  # DynamoDB throttled, after botocore's retries
+    SERVER_ERROR: Final = "server_error"  # DynamoDB answered 5xx, after retries
+    CONFLICT: Final = "conflict"  # concurrent transactions on one idempotency key
+    SCAN_BUSY: Final = "scan_busy"  # lookup fallback: too many Scans in this process
+    SCAN_BUDGET: Final = "scan_budget"  # lookup fallback: the Scan's read budget ran out
+
+
+# DynamoDB error codes that mean "not now" rather than "wrong request".
+_THROTTLING_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
+        "TransactionInProgressException",
     }
 )
-_TRANSIENT_CAUSES = (
-    EndpointConnectionError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-    ConnectionClosedError,
-)
+_SERVER_ERROR_CODES = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable"})
 
 
-def is_transient_storage_error(exc: PynamoDBException) -> bool:
-    """True when DynamoDB throttled or could not be reached: the client should retry."""
-    if exc.cause_response_code in _TRANSIENT_ERROR_CODES:
-        return True
-    return isinstance(exc.cause, _TRANSIENT_CAUSES)
+def _underlying(exc: BaseException) -> BaseException:
+    return exc.cause if isinstance(exc, PynamoDBException) and exc.cause is not None else exc
+
+
+def dynamodb_error_code(exc: BaseException) -> str | None:
+    """DynamoDB's error code behind an exception (`ConditionalCheckFailedException`, ...);
+    None when DynamoDB gave no answer. (PynamoDB's `cause_response_code` raises
+    AttributeError for timeouts, whose `response` is None.)"""
+    cause = _underlying(exc)
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code")
+        return None if code is None else str(code)
+    return None
+
+
+def describe_error(exc: BaseException) -> str:
+    """For logs: DynamoDB's error code, else the class of what went wrong underneath."""
+    return dynamodb_error_code(exc) or type(_underlying(exc)).__name__
+
+
+def unavailable_cause(exc: BaseException) -> str | None:
+    """Why DynamoDB could not serve a call, when the client should simply retry later;
+    None for any other failure (a bug or a misconfiguration: a 500)."""
+    cause = _underlying(exc)
+    if isinstance(cause, DeadlineExceeded):
+        return UnavailableCause.DEADLINE
+    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError):
+        return UnavailableCause.TIMEOUT
+    if isinstance(cause, BotoConnectionError | HTTPClientError):
+        return UnavailableCause.CONNECTION
+    code = dynamodb_error_code(cause)
+    if code in _THROTTLING_CODES:
+        return UnavailableCause.THROTTLED
+    if code in _SERVER_ERROR_CODES:
+        return UnavailableCause.SERVER_ERROR
+    return None
 
 
 _DRF_CODES: list[tuple[type[drf.APIException], str]] = [
@@ -146,6 +193,13 @@ def _describe_drf(exc: drf.APIException) -> tuple[str, str, dict[str, Any]]:
     return code, str(exc.detail), {}
 
 
+def _record_unavailable(exc: ServiceUnavailableError) -> None:
+    underlying = exc.__cause__
+    error = None if underlying is None else describe_error(underlying)
+    logger.warning("service_unavailable", cause=exc.cause, error=error)
+    metrics.record_unavailable(exc.cause)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception raised in a view becomes the envelope."""
     request = context.get("request")
@@ -156,12 +210,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = drf.PermissionDenied()
-    elif isinstance(exc, PynamoDBException) and is_transient_storage_error(exc):
-        logger.warning(
-            "dynamodb_unavailable",
-            error_code=exc.cause_response_code or type(exc.cause).__name__,
-        )
-        exc = ServiceUnavailableError()
+    elif (cause := unavailable_cause(exc)) is not None:
+        unavailable = ServiceUnavailableError(cause=cause)
+        unavailable.__cause__ = exc
+        exc = unavailable
+
+    if isinstance(exc, ServiceUnavailableError):
+        _record_unavailable(exc)
 
     if isinstance(exc, TriggersError):
         status, code, message, details = exc.status_code, exc.code, exc.message, exc.details

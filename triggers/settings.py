@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from observability.logging import build_logging_config, configure_structlog
 from triggers import __version__
 from triggers.constants import TIMESTAMP_FORMAT
@@ -29,14 +31,36 @@ EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
-# How long a lookup by id keeps retrying a miss, to ride out the GSI's eventual consistency.
-EVENT_LOOKUP_RETRY_SECONDS = env_float("EVENT_LOOKUP_RETRY_SECONDS", 0.3)
-# How often a process re-asks DynamoDB whether event-id-index exists (see migrate_gsi).
-EVENT_INDEX_RECHECK_SECONDS = env_float("EVENT_INDEX_RECHECK_SECONDS", 300.0)
-DYNAMODB_CONNECT_TIMEOUT_SECONDS = env_int("DYNAMODB_CONNECT_TIMEOUT_SECONDS", 2, minimum=1)
-DYNAMODB_READ_TIMEOUT_SECONDS = env_int("DYNAMODB_READ_TIMEOUT_SECONDS", 5, minimum=1)
-DYNAMODB_MAX_RETRY_ATTEMPTS = env_int("DYNAMODB_MAX_RETRY_ATTEMPTS", 3, minimum=0)
+
+# --- DynamoDB: how long and how much one request may ask of it (docs/RELIABILITY.md) ---
+# Every request's DynamoDB work (all calls, retries, back-off) ends this long after it
+# arrived; a request that cannot finish by then is answered 503 with Retry-After.
+DYNAMODB_DEADLINE_SECONDS = env_float("DYNAMODB_DEADLINE_SECONDS", 4.0, minimum=0.5)
+# Per attempt; the read timeout is further capped by what is left of the deadline.
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = env_float("DYNAMODB_CONNECT_TIMEOUT_SECONDS", 1.0, minimum=0.1)
+DYNAMODB_READ_TIMEOUT_SECONDS = env_float("DYNAMODB_READ_TIMEOUT_SECONDS", 2.0, minimum=0.1)
+# botocore "standard" retry mode: retries after throttling, 5xx, timeouts and resets.
+DYNAMODB_MAX_RETRY_ATTEMPTS = env_int("DYNAMODB_MAX_RETRY_ATTEMPTS", 2, minimum=0)
 DYNAMODB_MAX_POOL_CONNECTIONS = env_int("DYNAMODB_MAX_POOL_CONNECTIONS", 20, minimum=1)
+if DYNAMODB_CONNECT_TIMEOUT_SECONDS + 0.1 >= DYNAMODB_DEADLINE_SECONDS:
+    raise ImproperlyConfigured(
+        "DYNAMODB_DEADLINE_SECONDS must exceed DYNAMODB_CONNECT_TIMEOUT_SECONDS by more than "
+        "0.1 s, or no DynamoDB call could ever start."
+    )
+# The most one read (an inbox page, a lookup) may ask of DynamoDB: items evaluated, calls.
+DYNAMODB_READ_BUDGET_ITEMS = env_int("DYNAMODB_READ_BUDGET_ITEMS", 1000, minimum=1)
+DYNAMODB_READ_BUDGET_CALLS = env_int("DYNAMODB_READ_BUDGET_CALLS", 5, minimum=1)
+# Lookups by id on a table whose event-id-index is missing or backfilling Scan, within
+# this many items and this many concurrent Scans per process; past either, 503.
+EVENT_SCAN_BUDGET_ITEMS = env_int("EVENT_SCAN_BUDGET_ITEMS", 10000, minimum=1)
+EVENT_SCAN_MAX_CONCURRENT = env_int("EVENT_SCAN_MAX_CONCURRENT", 2, minimum=1)
+# A lookup that misses retries for this long, but only for ids made in the last
+# EVENT_LOOKUP_RECENT_SECONDS (the id index is eventually consistent).
+EVENT_LOOKUP_RETRY_SECONDS = env_float("EVENT_LOOKUP_RETRY_SECONDS", 0.3)
+EVENT_LOOKUP_RECENT_SECONDS = env_float("EVENT_LOOKUP_RECENT_SECONDS", 5.0)
+# A process that found a GSI missing or backfilling reads the slower way for this long,
+# then tries the index again (no DescribeTable on the request path).
+INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)
 
 # --- Django ---------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -50,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "observability.middleware.RequestContextMiddleware",
+    "triggers.deadline.DynamoDBDeadlineMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +115,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two endpoints answer a `status` with different choices; name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": ["healthy", "unhealthy"],
+        "LivenessStatusEnum": ["alive"],
+    },
 }
 
 # Metrics: CloudWatch by default in production only (EB sets STAGE=Production); `make run`

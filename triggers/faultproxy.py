@@ -1,0 +1,163 @@
+"""A loopback TCP proxy that injects network and DynamoDB faults, for reliability tests.
+
+    proxy = FaultProxy(upstream_port=8000)   # listens on 127.0.0.1:<proxy.port>
+    proxy.mode = Mode.DELAY                  # then DROP, RESET, THROTTLE, ... PASS
+
+Every new connection is handled in the mode current when its request arrives:
+
+- PASS: bytes flow both ways unchanged;
+- DELAY: each request is held for `delay_seconds` before it is forwarded;
+- DROP: the request is read and never answered (a hung or black-holed peer);
+- RESET: the connection is reset (RST) as soon as the request arrives;
+- THROTTLE / SERVER_ERROR / CONFLICT: DynamoDB's own error responses
+  (ProvisionedThroughputExceededException 400, InternalServerError 500,
+  TransactionCanceledException with a TransactionConflict reason for
+  TransactWriteItems), so botocore parses, classifies and retries them as it would
+  from AWS. CONFLICT passes every other operation through.
+
+Connections are not kept alive by the proxy (it closes after one response), so a mode
+change takes effect on the client's next request.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import socket
+import struct
+import threading
+import time
+
+__all__ = ["FaultProxy", "Mode"]
+
+
+class Mode(enum.Enum):
+    PASS = "pass"  # noqa: S105 - a proxy mode, not a password
+    DELAY = "delay"
+    DROP = "drop"
+    RESET = "reset"
+    THROTTLE = "throttle"
+    SERVER_ERROR = "server_error"
+    CONFLICT = "conflict"
+
+
+_DYNAMODB_ERRORS = {
+    Mode.THROTTLE: (
+        400,
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded.",
+    ),
+    Mode.SERVER_ERROR: (
+        500,
+        "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        "Internal server error",
+    ),
+    Mode.CONFLICT: (
+        400,
+        "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Transaction cancelled, please refer cancellation reasons for specific reasons "
+        "[TransactionConflict, None]",
+    ),
+}
+_READ_CHUNK = 65536
+
+
+class FaultProxy:
+    def __init__(self, *, upstream_port: int, delay_seconds: float = 10.0):
+        self.upstream_port = upstream_port
+        self.delay_seconds = delay_seconds
+        self.mode = Mode.PASS
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client:
+            request = _read_http_message(client)
+            if request is None:
+                return
+            mode = self.mode
+            if mode is Mode.RESET:
+                # SO_LINGER with a zero timeout turns close() into a TCP RST.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if mode is Mode.DROP:
+                self._closed.wait()  # hold the connection open, answer nothing
+                return
+            if mode is Mode.DELAY:
+                time.sleep(self.delay_seconds)
+            if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
+                client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))
+                return
+            client.sendall(self._forward(request))
+
+    def _forward(self, request: bytes) -> bytes:
+        with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
+            upstream.sendall(request)
+            response = _read_http_message(upstream) or b""
+        head, _, body = response.partition(b"\r\n\r\n")
+        lines = [
+            line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")
+        ]
+        return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
+
+
+def _wants_error(mode: Mode, request: bytes) -> bool:
+    if mode is not Mode.CONFLICT:
+        return True
+    return b"DynamoDB_20120810.TransactWriteItems" in request.split(b"\r\n\r\n", 1)[0]
+
+
+def _error_response(status: int, error_type: str, message: str, *, conflict: Mode) -> bytes:
+    body_fields: dict[str, object] = {"__type": error_type, "message": message}
+    if conflict is Mode.CONFLICT:
+        body_fields["CancellationReasons"] = [
+            {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
+            {"Code": "None"},
+        ]
+    body = json.dumps(body_fields).encode()
+    reason = "Bad Request" if status == 400 else "Internal Server Error"
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Content-Type: application/x-amz-json-1.0\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "x-amzn-RequestId: fault-proxy\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _read_http_message(sock: socket.socket) -> bytes | None:
+    """One HTTP/1.1 message with a Content-Length body (what botocore and DynamoDB send)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(_READ_CHUNK)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = sock.recv(_READ_CHUNK)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
