@@ -7,6 +7,7 @@ UpdateTable request, and wait for DynamoDB to finish (index ACTIVE, or gone).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ from botocore.exceptions import (
 )
 from pynamodb.models import Model
 
+from events.models import INBOX_FILTER_KEYS, InboxIndex, inbox_key
 from events.tables import declared_indexes
 
 __all__ = [
     "GsiMigrationError",
     "IndexProgress",
+    "backfill_inbox_filter_key",
     "create_index_request",
     "delete_index_request",
     "describe_table",
@@ -107,7 +110,8 @@ def create_index_request(model: type[Model], table: dict[str, Any], index: str) 
             )
     create: dict[str, Any] = {
         "IndexName": index,
-        "KeySchema": schema["key_schema"],
+        # DynamoDB wants HASH before RANGE; PynamoDB lists the keys in attribute-name order.
+        "KeySchema": sorted(schema["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
         "Projection": schema["projection"],
     }
     billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
@@ -193,3 +197,50 @@ def wait_for_index(
                 "working on it; re-run the same command to keep waiting."
             )
         time.sleep(poll_seconds)
+
+
+def backfill_inbox_filter_key(
+    client: Any, *, table: str, index: str, dry_run: bool, report: Callable[[int], None]
+) -> int:
+    """Set `index`'s key on every pending event that lacks it; how many needed it.
+
+    Only the per-filter inbox indexes need this: their keys exist only on events written
+    since they were introduced, and an index built without them would hide older pending
+    events from filtered pages. Pending events are read from the sparse inbox-index; an
+    event acknowledged or deleted meanwhile is skipped (the update is conditional).
+    Run it once every instance writes the key (after the deploy that introduced it).
+    """
+    if index not in INBOX_FILTER_KEYS:
+        return 0
+    key_attribute, field = INBOX_FILTER_KEYS[index]
+    needed = 0
+    pages = client.get_paginator("scan").paginate(
+        TableName=table,
+        IndexName=InboxIndex.Meta.index_name,
+        FilterExpression="attribute_not_exists(#key)",
+        ProjectionExpression="tenant_id, created_key, #field",
+        ExpressionAttributeNames={"#key": key_attribute, "#field": field},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            needed += 1
+            if not dry_run:
+                _set_inbox_key(client, table, item, key_attribute, field)
+        report(needed)
+    return needed
+
+
+def _set_inbox_key(
+    client: Any, table: str, item: dict[str, Any], key_attribute: str, field: str
+) -> None:
+    tenant_id = item["tenant_id"]["S"]
+    # Acknowledged or deleted since the scan: no longer in any inbox, nothing to set.
+    with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+        client.update_item(
+            TableName=table,
+            Key={"tenant_id": item["tenant_id"], "created_key": item["created_key"]},
+            UpdateExpression="SET #key = :key",
+            ConditionExpression="attribute_exists(inbox_tenant)",
+            ExpressionAttributeNames={"#key": key_attribute},
+            ExpressionAttributeValues={":key": {"S": inbox_key(tenant_id, item[field]["S"])}},
+        )

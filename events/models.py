@@ -15,6 +15,7 @@ from triggers.aws import DynamoDBMeta, table_name
 from triggers.constants import DEFAULT_PRIORITY
 
 __all__ = [
+    "INBOX_FILTER_KEYS",
     "ApiKey",
     "Event",
     "EventIdIndex",
@@ -138,6 +139,15 @@ class IdempotencyRecord(Model):
 def inbox_key(tenant_id: str, value: str) -> str:
     """The hash key of a per-filter inbox index: `{tenant_id}#{source or event_type}`."""
     return f"{tenant_id}#{value}"
+
+
+# The per-filter inbox indexes: index name -> (its hash key attribute, the event field
+# that key is made of). Events written before an index existed lack its key until
+# `migrate_gsi` sets it on every pending event.
+INBOX_FILTER_KEYS: dict[str, tuple[str, str]] = {
+    InboxBySourceIndex.Meta.index_name: ("inbox_source", "source"),
+    InboxByEventTypeIndex.Meta.index_name: ("inbox_event_type", "event_type"),
+}
 
 
 ALL_MODELS: tuple[type[Model], ...] = (Event, ApiKey, IdempotencyRecord)

@@ -85,17 +85,26 @@ def _is_recent(event_id: str) -> bool:
     return -_CLOCK_SKEW_SECONDS <= age <= settings.EVENT_LOOKUP_RECENT_SECONDS
 
 
+@functools.cache
+def _retry_delays() -> tuple[float, ...]:
+    """The sleeps before each retry of a recent id's miss: as many of _RETRY_DELAYS_SECONDS
+    as fit in EVENT_LOOKUP_RETRY_SECONDS. Fixed, so every recent miss costs the same."""
+    delays: list[float] = []
+    for delay in _RETRY_DELAYS_SECONDS:
+        if sum(delays) + delay > settings.EVENT_LOOKUP_RETRY_SECONDS:
+            break
+        delays.append(delay)
+    return tuple(delays)
+
+
 def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[Event | None, int]:
     """One Query of the id index, scoped to the tenant by a filter, so another tenant's
     event and a missing one look the same. A miss is retried briefly, recent ids only."""
     condition = (Event.tenant_id == tenant_id) & (Event.expires_at > utcnow())
-    retry_until = time.monotonic() + settings.EVENT_LOOKUP_RETRY_SECONDS
-    delays = _RETRY_DELAYS_SECONDS if _is_recent(event_id) else ()
+    delays = _retry_delays() if _is_recent(event_id) else ()
     attempts = 0
     for delay in (0.0, *delays):
         if delay:
-            if time.monotonic() + delay > retry_until:
-                break
             time.sleep(delay)
         attempts += 1
         # No Limit: the id has one item, so this is always exactly one call, whoever owns it.

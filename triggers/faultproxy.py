@@ -21,6 +21,7 @@ change takes effect on the client's next request.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import socket
@@ -86,24 +87,28 @@ class FaultProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        with client:
-            request = _read_http_message(client)
-            if request is None:
-                return
-            mode = self.mode
-            if mode is Mode.RESET:
-                # SO_LINGER with a zero timeout turns close() into a TCP RST.
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return
-            if mode is Mode.DROP:
-                self._closed.wait()  # hold the connection open, answer nothing
-                return
-            if mode is Mode.DELAY:
-                time.sleep(self.delay_seconds)
-            if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
-                client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))
-                return
-            client.sendall(self._forward(request))
+        with client, contextlib.suppress(OSError):
+            # OSError: the upstream is down or the client gave up; the client sees a close.
+            self._answer(client)
+
+    def _answer(self, client: socket.socket) -> None:
+        request = _read_http_message(client)
+        if request is None:
+            return
+        mode = self.mode
+        if mode is Mode.RESET:
+            # SO_LINGER with a zero timeout turns close() into a TCP RST.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
+        if mode is Mode.DROP:
+            self._closed.wait()  # hold the connection open, answer nothing
+            return
+        if mode is Mode.DELAY:
+            time.sleep(self.delay_seconds)
+        if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
+            client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))
+            return
+        client.sendall(self._forward(request))
 
     def _forward(self, request: bytes) -> bytes:
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:

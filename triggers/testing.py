@@ -11,8 +11,10 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,15 @@ class Server:
 
     def lines_for(self, request_id: str) -> list[dict[str, Any]]:
         return [line for line in self.log_lines() if line.get("request_id") == request_id]
+
+    def line(self, response: requests.Response, event: str) -> dict[str, Any]:
+        """The one `event` line the server logged for this response's request."""
+        (found,) = [
+            line
+            for line in self.lines_for(response.headers["X-Request-ID"])
+            if line["event"] == event
+        ]
+        return found
 
 
 @dataclass
@@ -174,6 +185,23 @@ def server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 
 
 @pytest.fixture(scope="session")
+def counting_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One worker whose API-key cache outlives the session: after a client's first
+    request, `dynamodb_calls` in its `request_finished` lines counts only the request's
+    own DynamoDB work."""
+    env = server_env(tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600")
+    with running_server(tmp_path_factory.mktemp("counting"), env) as running:
+        yield running
+
+
+def warm_client(server: Server, tenant_id: str | None = None) -> ApiClient:
+    """make_client, with its key already in the server's cache (see counting_server)."""
+    client = make_client(server, tenant_id)
+    assert client.get("/v1/inbox", params={"limit": 1}).status_code == 200
+    return client
+
+
+@pytest.fixture(scope="session")
 def broken_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server pointed at tables that do not exist: every DynamoDB call is an unexpected
     error (ResourceNotFoundException), which is how a 500 is provoked from outside."""
@@ -189,6 +217,43 @@ def run_command(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+def store_pending_events(
+    tenant_id: str,
+    count: int,
+    *,
+    source: str = "tests",
+    event_type: str = "thing.happened",
+    created: datetime | None = None,
+) -> list[str]:
+    """`count` pending events written straight to the table as the service writes them
+    (BatchWriteItem, 4 threads): fast bulk data for tests. Returns their ids in order."""
+    from events.models import Event  # Django is configured only by now
+    from events.services import pending_event
+
+    start = created or datetime.now(UTC)
+
+    def write(numbers: range) -> list[str]:
+        ids = []
+        with Event.batch_write() as batch:
+            for n in numbers:
+                event = pending_event(
+                    tenant_id=tenant_id,
+                    source=source,
+                    event_type=event_type,
+                    payload=f'{{"n":{n}}}',
+                    metadata={},
+                    now=start + timedelta(microseconds=n),
+                )
+                batch.save(event)
+                ids.append(event.event_id)
+        return ids
+
+    step = max(1, -(-count // 4))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        chunks = pool.map(write, [range(i, min(i + step, count)) for i in range(0, count, step)])
+        return [event_id for ids in chunks for event_id in ids]
 
 
 def new_tenant_id() -> str:

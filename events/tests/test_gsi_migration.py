@@ -170,6 +170,68 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     )
 
 
+def store_as_before_filter_keys(table: str, tenant_id: str, *, source: str) -> list[str]:
+    """Pending events as the version before the per-filter inbox indexes wrote them."""
+    from events.services import pending_event  # noqa: PLC0415 - Django is configured by now
+
+    ids = []
+    for n in range(3):
+        event = pending_event(
+            tenant_id=tenant_id,
+            source=source,
+            event_type="old",
+            payload=f'{{"n":{n}}}',
+            metadata={},
+        )
+        item = event.serialize()
+        del item["inbox_source"], item["inbox_event_type"]
+        aws_client("dynamodb").put_item(TableName=table, Item=item)
+        ids.append(event.event_id)
+    return ids
+
+
+def filtered_page(server: Server, api: ApiClient, source: str) -> tuple[list[str], str]:
+    response = api.get("/v1/inbox", params={"source": source})
+    assert response.status_code == 200, response.text
+    index = server.line(response, "inbox_listed")["index"]
+    return [e["event_id"] for e in response.json()["events"]], index
+
+
+def test_filtered_inbox_falls_back_then_migrates_with_older_events(
+    legacy: tuple[Server, ApiClient, str],
+) -> None:
+    server, api, prefix = legacy
+    table = f"{prefix}-events"
+
+    # GIVEN pending events written before the per-filter keys existed, and newer ones
+    older = store_as_before_filter_keys(table, api.tenant_id, source="billing")
+    newer = [api.create_event(source="billing")["event_id"] for _ in range(2)]
+    api.create_event(source="other")
+
+    # WHEN the inbox is filtered by source on a table without inbox-source-index
+    ids, index = filtered_page(server, api, "billing")
+    # THEN it falls back to inbox-index with a filter, and misses nothing
+    assert (ids, index) == (older + newer, "inbox-index")
+
+    # WHEN the index is added
+    dry = run_command("migrate_gsi", "--table-name", table, "--index", "inbox-source-index",
+                      "--dry-run")  # fmt: skip
+    assert "inbox_source: would set on 3 pending events that lacked it" in dry
+    output = run_command(
+        "migrate_gsi", "--table-name", table, "--index", "inbox-source-index",
+        "--poll-interval", "0.2",
+    )  # fmt: skip
+    assert "inbox_source: set on 3 pending events that lacked it" in output
+    assert live_indexes(table)["inbox-source-index"] == "ACTIVE"
+
+    # THEN, once the server tries the index again, it serves the page, older events included
+    time.sleep(0.6)
+    assert filtered_page(server, api, "billing") == (older + newer, "inbox-source-index")
+    # AND running it again finds nothing left to set
+    again = run_command("migrate_gsi", "--table-name", table, "--index", "inbox-source-index")
+    assert again.strip().endswith("is already present and ACTIVE; nothing to do")
+
+
 def test_scan_lookups_are_counted_in_the_lookup_method_metric(
     legacy: tuple[Server, ApiClient, str],
 ) -> None:

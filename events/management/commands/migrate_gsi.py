@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from events.gsi import (
     GsiMigrationError,
     IndexProgress,
+    backfill_inbox_filter_key,
     create_index_request,
     declared_index,
     delete_index_request,
@@ -22,14 +23,15 @@ from events.gsi import (
     indexes_in_flux,
     wait_for_index,
 )
-from events.models import Event, EventIdIndex
+from events.models import INBOX_FILTER_KEYS, Event, EventIdIndex
 from triggers.aws import aws_client
 
 
 class Command(BaseCommand):
     help = (
         "Bring a global secondary index declared on the Event model to the live table: "
-        "create it if missing (attribute definitions merged, throughput matched), wait "
+        "create it if missing (attribute definitions merged, throughput matched; for the "
+        "per-filter inbox indexes, after setting their key on older pending events), wait "
         "until it is ACTIVE, or remove it with --rollback. Idempotent; safe as an Elastic "
         "Beanstalk leader_only command."
     )
@@ -98,6 +100,7 @@ class Command(BaseCommand):
                 "allows one index change at a time; re-run when it is ACTIVE."
             )
         request = create_index_request(Event, table, target.index)
+        self._backfill_keys(target, dry_run=options["dry_run"])
         if options["dry_run"]:
             self.stdout.write(json.dumps(request, indent=2))
             return f"would create {target.index} on {target.table} (dry run)"
@@ -106,6 +109,21 @@ class Command(BaseCommand):
         if not options["wait"]:
             return f"{target.index} on {target.table} is being created; not waiting"
         return self._wait(target, options, until_gone=False)
+
+    def _backfill_keys(self, target: _Target, *, dry_run: bool) -> None:
+        """The per-filter inbox indexes need their key on older pending events first."""
+        if target.index not in INBOX_FILTER_KEYS:
+            return
+        key_attribute = INBOX_FILTER_KEYS[target.index][0]
+        verb = "would set" if dry_run else "set"
+
+        def report(done: int) -> None:
+            self.stdout.write(f"{key_attribute}: {verb} on {done} pending events so far")
+
+        done = backfill_inbox_filter_key(
+            target.client, table=target.table, index=target.index, dry_run=dry_run, report=report
+        )
+        self.stdout.write(f"{key_attribute}: {verb} on {done} pending events that lacked it")
 
     def _rollback(
         self, target: _Target, live: dict[str, Any] | None, options: dict[str, Any]

@@ -1,0 +1,66 @@
+"""What a lookup by id costs: a miss is cheap, and the same whoever owns the id.
+
+Counted on a server whose key cache is warm, so `dynamodb_calls` is the lookup alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from triggers.ids import new_event_id
+from triggers.testing import (
+    ApiClient,
+    Server,
+    assert_error,
+    store_pending_events,
+    warm_client,
+)
+
+pytestmark = pytest.mark.integration
+
+AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
+
+
+def miss_cost(server: Server, api: ApiClient, event_id: str) -> tuple[int, int]:
+    """(DynamoDB calls, Query attempts) of a lookup that must answer 404."""
+    response = api.get(f"/v1/events/{event_id}")
+    assert_error(response, 404, "NOT_FOUND")
+    lookup = server.line(response, "event_lookup")
+    assert lookup["method"] == "gsi"
+    return server.line(response, "request_finished")["dynamodb_calls"], lookup["attempts"]
+
+
+def test_old_and_random_ids_cost_one_query_whoever_owns_them(counting_server: Server) -> None:
+    # GIVEN another tenant's event written an hour ago
+    api, other = warm_client(counting_server), warm_client(counting_server)
+    (theirs,) = store_pending_events(other.tenant_id, 1, created=AN_HOUR_AGO)
+    assert other.get(f"/v1/events/{theirs}").status_code == 200
+
+    # WHEN this tenant looks up that id, a random UUIDv4 and an old UUIDv7 nobody has
+    costs = {
+        "another tenant's": miss_cost(counting_server, api, theirs),
+        "random UUIDv4": miss_cost(counting_server, api, str(uuid.uuid4())),
+        "old UUIDv7": miss_cost(counting_server, api, new_event_id(AN_HOUR_AGO)),
+    }
+
+    # THEN each is one Query, tried once: no sleep, and nothing tells them apart
+    assert set(costs.values()) == {(1, 1)}, costs
+
+
+def test_recent_ids_are_retried_the_same_whoever_owns_them(counting_server: Server) -> None:
+    # GIVEN another tenant's event written just now, and a just-minted id nobody has
+    api, other = warm_client(counting_server), warm_client(counting_server)
+    theirs = other.create_event()["event_id"]
+
+    # WHEN this tenant looks both up
+    foreign = miss_cost(counting_server, api, theirs)
+    missing = miss_cost(counting_server, api, new_event_id(datetime.now(UTC)))
+
+    # THEN both are retried (the index may lag a fresh write), the same number of times
+    calls, attempts = foreign
+    assert attempts > 1
+    assert calls == attempts
+    assert missing == foreign

@@ -1,0 +1,344 @@
+"""Real DynamoDB faults, over real HTTP: the service answers 503 + Retry-After within its
+deadline, health follows DynamoDB down and back up without a restart, and every event
+that got a 201 is readable afterwards.
+
+The stack: a DynamoDB Local of its own (on disk, so it can be killed and restarted),
+a FaultProxy in front of it, and one gunicorn worker (so its API-key cache is warm
+and the faults hit the data path, not authentication).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from triggers.faultproxy import FaultProxy, Mode
+from triggers.localstack import (
+    ROOT,
+    Service,
+    dynamodb_local_jar,
+    free_port,
+    start_dynamodb_local,
+)
+from triggers.testing import ApiClient, Server, assert_error, running_server, server_env
+
+pytestmark = pytest.mark.integration
+
+# What a client may have to wait for a 503: the deadline (4 s) plus the service's own work.
+ANSWER_WITHIN_SECONDS = 5.0
+DATA_PLANE = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "TransactWriteItems",
+    "BatchWriteItem",
+}
+
+
+@dataclass
+class Stack:
+    dynamodb: Service
+    dynamodb_port: int
+    db_dir: Path
+    log: Any
+    proxy: FaultProxy
+    server: Server
+    api: ApiClient
+    stored: list[dict[str, Any]] = field(default_factory=list)  # every 201 so far
+
+    def create(self, **overrides: Any) -> dict[str, Any]:
+        created = self.api.create_event(**overrides)
+        self.stored.append(created)
+        return created
+
+    def restart_dynamodb(self) -> None:
+        jar = dynamodb_local_jar()
+        assert jar is not None
+        self.dynamodb = start_dynamodb_local(
+            jar, port=self.dynamodb_port, db_path=self.db_dir, log=self.log
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    jar = dynamodb_local_jar()
+    assert jar is not None
+    directory = tmp_path_factory.mktemp("faults")
+    db_dir = directory / "dynamodb"
+    db_dir.mkdir()
+    port = free_port()
+    with (directory / "dynamodb.log").open("ab") as log:
+        dynamodb = start_dynamodb_local(jar, port=port, db_path=db_dir, log=log)
+        proxy = FaultProxy(upstream_port=port)
+        env = server_env(
+            proxy.url,
+            TABLE_PREFIX="triggers-faults",
+            # one worker (its key cache stays warm), threads for every concurrent request
+            WEB_CONCURRENCY="1",
+            GUNICORN_THREADS="8",
+            API_KEY_CACHE_SECONDS="3600",
+            LOG_LEVEL="DEBUG",  # every DynamoDB call is logged with its operation
+            METRICS_BACKEND="log",
+            METRICS_FLUSH_INTERVAL_SECONDS="0.2",
+        )
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run(
+            [*manage, "create_tables", "--wait"], env=env, check=True, capture_output=True
+        )
+        key = subprocess.run(
+            [*manage, "create_api_key", "--tenant", "faults"],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        try:
+            with running_server(directory, env) as server:
+                api = ApiClient(base_url=server.url, api_key=key, tenant_id="faults")
+                assert api.get("/v1/inbox").status_code == 200  # warms the key cache
+                stack = Stack(dynamodb, port, db_dir, log, proxy, server, api)
+                yield stack
+                stack.dynamodb.stop()
+        finally:
+            proxy.close()
+            dynamodb.stop()
+
+
+def timed(call: Callable[[], requests.Response]) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_prompt_503(response: requests.Response, elapsed: float) -> None:
+    assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.headers["Retry-After"] == "1"
+    assert elapsed < ANSWER_WITHIN_SECONDS, f"answered after {elapsed:.2f}s"
+
+
+Requests = dict[str, Callable[[], requests.Response]]
+
+
+def data_path_requests(stack: Stack) -> Requests:
+    """One of each kind of DynamoDB work, on an event stored now (before the fault)."""
+    api, existing = stack.api, stack.create()
+    path = f"/v1/events/{existing['event_id']}"
+    body = {"source": "faults", "event_type": "during", "payload": {"n": 1}}
+    return {
+        "ingest": lambda: api.post("/v1/events", json=body),
+        "idempotent ingest": lambda: api.post(
+            "/v1/events", json=body, headers={"Idempotency-Key": f"fault-{time.time_ns()}"}
+        ),
+        "inbox": lambda: api.get("/v1/inbox"),
+        "filtered inbox": lambda: api.get("/v1/inbox", params={"source": "faults"}),
+        "lookup": lambda: api.get(path),
+        "ack": lambda: api.post(path + "/ack"),
+        "delete": lambda: api.delete(path),
+    }
+
+
+def assert_every_request_gets_a_prompt_503(requests_by_name: Requests) -> None:
+    with ThreadPoolExecutor(max_workers=len(requests_by_name)) as pool:
+        answers = dict(
+            zip(requests_by_name, pool.map(timed, requests_by_name.values()), strict=True)
+        )
+    for name, (response, elapsed) in answers.items():
+        assert response.status_code == 503, f"{name}: {response.status_code} {response.text}"
+        assert_prompt_503(response, elapsed)
+
+
+def health(stack: Stack) -> tuple[requests.Response, float]:
+    return timed(lambda: requests.get(stack.server.url + "/v1/health", timeout=30))
+
+
+def wait_until_healthy(stack: Stack, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while health(stack)[0].status_code != 200:
+        assert time.monotonic() < deadline, "health did not recover"
+        time.sleep(0.2)
+
+
+def assert_stored_events_readable(stack: Stack) -> None:
+    for created in stack.stored:
+        response = stack.api.get(f"/v1/events/{created['event_id']}")
+        assert response.status_code in (200, 404), response.text  # 404: deleted by a test
+        if response.status_code == 200:
+            assert response.json()["created_at"] == created["created_at"]
+
+
+def unavailable_causes(stack: Stack) -> set[str]:
+    return {
+        line["cause"] for line in stack.server.log_lines() if line["event"] == "service_unavailable"
+    }
+
+
+def test_paused_dynamodb_is_a_prompt_503_and_health_recovers_without_restart(
+    stack: Stack,
+) -> None:
+    # GIVEN events stored while DynamoDB is healthy
+    kept = [stack.create(payload={"n": n}) for n in range(3)]
+    pending = data_path_requests(stack)
+
+    # WHEN DynamoDB Local is paused (it accepts connections and never answers)
+    os.kill(stack.dynamodb.process.pid, signal.SIGSTOP)
+    try:
+        # THEN every kind of request is answered 503 with Retry-After, within the deadline
+        assert_every_request_gets_a_prompt_503(pending)
+        # AND deep health says so, promptly, while liveness stays up
+        response, elapsed = health(stack)
+        assert response.status_code == 503
+        assert response.json()["checks"]["dynamodb"]["error"] == "ReadTimeoutError"
+        assert elapsed < ANSWER_WITHIN_SECONDS
+        live = requests.get(stack.server.url + "/v1/health/live", timeout=5)
+        assert live.status_code == 200
+    finally:
+        os.kill(stack.dynamodb.process.pid, signal.SIGCONT)
+
+    # THEN health recovers without restarting the service, and nothing stored was lost
+    wait_until_healthy(stack)
+    for created in kept:
+        assert stack.api.get(f"/v1/events/{created['event_id']}").status_code == 200
+    assert "timeout" in unavailable_causes(stack)
+
+
+def test_a_503_write_retried_with_its_key_lands_exactly_once(stack: Stack) -> None:
+    # GIVEN a write that timed out (DynamoDB paused: it may or may not have been stored)
+    body = {"source": "faults", "event_type": "retried", "payload": {"order": 42}}
+    headers = {"Idempotency-Key": f"retry-{time.time_ns()}"}
+    os.kill(stack.dynamodb.process.pid, signal.SIGSTOP)
+    try:
+        response, elapsed = timed(lambda: stack.api.post("/v1/events", json=body, headers=headers))
+        assert_prompt_503(response, elapsed)
+    finally:
+        os.kill(stack.dynamodb.process.pid, signal.SIGCONT)
+    wait_until_healthy(stack)
+
+    # WHEN the client retries with the same key until it gets an answer
+    retried = stack.api.post("/v1/events", json=body, headers=headers)
+    again = stack.api.post("/v1/events", json=body, headers=headers)
+
+    # THEN it has one event: a 201 (not stored before) or a 200 replay (stored), never two
+    assert retried.status_code in (200, 201), retried.text
+    assert again.status_code == 200
+    assert again.json()["event_id"] == retried.json()["event_id"]
+    stack.stored.append(retried.json())
+    inbox = stack.api.get("/v1/inbox", params={"event_type": "retried", "limit": 100}).json()
+    assert [e["event_id"] for e in inbox["events"]] == [retried.json()["event_id"]]
+
+
+def test_killed_dynamodb_is_a_prompt_503_and_a_restart_recovers(stack: Stack) -> None:
+    # GIVEN an event stored before DynamoDB Local dies
+    kept = stack.create(payload={"before": "kill"})
+    pending = data_path_requests(stack)
+
+    # WHEN it is killed (connections refused)
+    stack.dynamodb.process.kill()
+    stack.dynamodb.process.wait()
+    try:
+        # THEN requests fail fast with 503, and health says unhealthy
+        assert_every_request_gets_a_prompt_503(pending)
+        assert health(stack)[0].status_code == 503
+    finally:
+        # WHEN it is started again on the same port and data
+        stack.restart_dynamodb()
+
+    # THEN the service recovers by itself, with the event stored before the crash
+    wait_until_healthy(stack)
+    assert stack.api.get(f"/v1/events/{kept['event_id']}").status_code == 200
+    assert stack.create(payload={"after": "restart"})["status"] == "pending"
+    assert "connection" in unavailable_causes(stack)
+
+
+@pytest.mark.parametrize(
+    ("mode", "cause"),
+    [
+        (Mode.DELAY, "timeout"),
+        (Mode.DROP, "timeout"),
+        (Mode.RESET, "connection"),
+        (Mode.THROTTLE, "throttled"),
+        (Mode.SERVER_ERROR, "server_error"),
+    ],
+)
+def test_network_and_dynamodb_faults_are_prompt_503s(stack: Stack, mode: Mode, cause: str) -> None:
+    kept = stack.create(payload={"mode": mode.value})
+    pending = data_path_requests(stack)
+    stack.proxy.mode = mode
+    try:
+        assert_every_request_gets_a_prompt_503(pending)
+        assert health(stack)[0].status_code == 503
+    finally:
+        stack.proxy.mode = Mode.PASS
+    wait_until_healthy(stack)
+    assert cause in unavailable_causes(stack)
+    assert stack.api.get(f"/v1/events/{kept['event_id']}").status_code == 200
+
+
+def test_transaction_conflicts_after_retries_are_a_503_and_store_nothing(stack: Stack) -> None:
+    # GIVEN DynamoDB cancelling every transaction with TransactionConflict
+    body = {"source": "faults", "event_type": "conflicted", "payload": {"n": 1}}
+    headers = {"Idempotency-Key": f"conflict-{time.time_ns()}"}
+    stack.proxy.mode = Mode.CONFLICT
+    try:
+        # WHEN an idempotent write is made, THEN it gives up with a 503 in time
+        response, elapsed = timed(lambda: stack.api.post("/v1/events", json=body, headers=headers))
+        assert_prompt_503(response, elapsed)
+        # AND a write without a key (no transaction) still succeeds
+        plain = stack.api.post("/v1/events", json={**body, "event_type": "plain"})
+        assert plain.status_code == 201
+        stack.stored.append(plain.json())
+    finally:
+        stack.proxy.mode = Mode.PASS
+    assert "conflict" in unavailable_causes(stack)
+
+    # WHEN the client retries with its key, THEN the event lands once
+    retried = stack.api.post("/v1/events", json=body, headers=headers)
+    assert retried.status_code == 201
+    stack.stored.append(retried.json())
+
+
+def test_no_control_plane_call_on_the_request_path_and_causes_are_counted(
+    stack: Stack,
+) -> None:
+    # GIVEN the traffic of this module (and some of each endpoint, to be sure)
+    created = stack.create()
+    stack.api.get(f"/v1/events/{created['event_id']}")
+    stack.api.get("/v1/inbox", params={"source": "faults", "event_type": "during"})
+    requests.get(stack.server.url + "/v1/health", timeout=10)
+    lines = stack.server.log_lines()
+
+    # THEN the service made data-plane calls only (no DescribeTable, ever)
+    operations = {
+        line["operation"]
+        for line in lines
+        if line["event"] in ("dynamodb_call", "dynamodb_call_failed")
+    }
+    assert operations
+    assert operations <= DATA_PLANE
+
+    # AND every 503 cause it logged reached the metrics it publishes
+    def published() -> set[str]:
+        return {
+            dimension["Value"]
+            for line in stack.server.log_lines()
+            if line["event"] == "metrics_flushed"
+            for entry in line["entries"]
+            if entry["MetricName"] == "ServiceUnavailable"
+            for dimension in entry["Dimensions"]
+        }
+
+    deadline = time.monotonic() + 5
+    while not unavailable_causes(stack) <= published():
+        assert time.monotonic() < deadline, (unavailable_causes(stack), published())
+        time.sleep(0.2)
+    assert_stored_events_readable(stack)
