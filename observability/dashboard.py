@@ -72,14 +72,15 @@ def _per_endpoint(namespace: str, metric: str, title: str) -> dict[str, Any]:
     }
 
 
-def _errors_by_type(namespace: str) -> dict[str, Any]:
+def _search(namespace: str, title: str, metric: str, keys: list[str]) -> dict[str, Any]:
+    """One line per value of `keys` the metric has been published with (CloudWatch SEARCH)."""
     search = (
-        f"SEARCH('{{{namespace},{m.ENDPOINT},{m.ERROR_TYPE},{m.METHOD}}} "
-        f"MetricName=\"{m.ERRORS}\"', 'Sum', {_PERIOD})"
+        f"SEARCH('{{{namespace},{','.join(sorted(keys))}}} "
+        f"MetricName=\"{metric}\"', 'Sum', {_PERIOD})"
     )
     return {
-        "title": "Errors by type (4xx and 5xx, per endpoint)",
-        "metrics": [[{"expression": search, "id": "errors", "label": ""}]],
+        "title": title,
+        "metrics": [[{"expression": search, "id": "search", "label": ""}]],
         "stat": "Sum",
     }
 
@@ -97,7 +98,18 @@ def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
     graphs = [_latency_widget(namespace, spec) for spec in ENDPOINTS]
     graphs += [
         _success_rate_widget(namespace),
-        _errors_by_type(namespace),
+        _search(
+            namespace,
+            "Errors by type (4xx and 5xx, per endpoint)",
+            m.ERRORS,
+            [m.ENDPOINT, m.ERROR_TYPE, m.METHOD],
+        ),
+        _search(
+            namespace,
+            "503s by cause (deadline, timeout, connection, throttled, ...)",
+            m.SERVICE_UNAVAILABLE,
+            [m.CAUSE],
+        ),
         _per_endpoint(namespace, m.REQUESTS, "Requests per endpoint"),
         _simple(
             namespace, "Events ingested", [(m.EVENTS_INGESTED, [], "new events (not replays)")]
@@ -109,6 +121,18 @@ def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
                 (m.EVENT_LOOKUPS, [m.LOOKUP_METHOD, m.LOOKUP_GSI], m.LOOKUP_GSI),
                 (m.EVENT_LOOKUPS, [m.LOOKUP_METHOD, m.LOOKUP_SCAN], m.LOOKUP_SCAN),
             ],
+        ),
+        _search(
+            namespace,
+            "Reads that could not use their index (missing or backfilling)",
+            m.INDEX_FALLBACKS,
+            [m.INDEX],
+        ),
+        _search(
+            namespace,
+            "Reads cut short by the DynamoDB read budget",
+            m.READ_BUDGET_EXHAUSTED,
+            [m.OPERATION],
         ),
         _simple(
             namespace,

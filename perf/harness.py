@@ -156,7 +156,7 @@ def run_k6(
         "DURATION": duration,
         "SUMMARY": str(summary),
     }
-    subprocess.run(  # noqa: S603 - our own k6 binary and scenario file
+    subprocess.run(
         [str(K6), "run", "--quiet", "--no-color", str(PERF_DIR / "scenarios" / scenario)],
         env=env,
         check=True,

@@ -144,17 +144,23 @@ def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]
 
 
 def start_gunicorn(
-    *, port: int, env: Mapping[str, str], log: IO[bytes] | None = None, timeout: float = 60.0
+    *,
+    port: int,
+    env: Mapping[str, str],
+    log: IO[bytes] | None = None,
+    timeout: float = 60.0,
+    root: Path = ROOT,
 ) -> Service:
+    """The service from the checkout at `root` (this one by default), on loopback."""
     argv = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--config",
-        str(ROOT / "triggers" / "gunicorn_conf.py"),
+        str(root / "triggers" / "gunicorn_conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
         "triggers.wsgi:application",
     ]
-    service = _spawn("gunicorn", argv, f"http://127.0.0.1:{port}", log, env=dict(env), cwd=ROOT)
+    service = _spawn("gunicorn", argv, f"http://127.0.0.1:{port}", log, env=dict(env), cwd=root)
     wait_until_serving(service, path="/v1/health", timeout=timeout)
     return service
 

@@ -67,6 +67,17 @@ class Server:
     def lines_for(self, request_id: str) -> list[dict[str, Any]]:
         return [line for line in self.log_lines() if line.get("request_id") == request_id]
 
+    def published(self, metric: str) -> list[dict[str, str]]:
+        """The dimensions of every `metric` datum the server flushed so far, with
+        METRICS_BACKEND=log (one `metrics_flushed` line per flush)."""
+        return [
+            {dimension["Name"]: dimension["Value"] for dimension in entry["Dimensions"]}
+            for line in self.log_lines()
+            if line["event"] == "metrics_flushed"
+            for entry in line["entries"]
+            if entry["MetricName"] == metric
+        ]
+
     def line(self, response: requests.Response, event: str) -> dict[str, Any]:
         """The one `event` line the server logged for this response's request."""
         (found,) = [
@@ -210,6 +221,15 @@ def broken_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield running
 
 
+@pytest.fixture(scope="session")
+def unreachable_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose DynamoDB endpoint refuses connections (a closed loopback port):
+    every request that needs DynamoDB is a 503."""
+    env = server_env("http://127.0.0.1:9", DYNAMODB_MAX_RETRY_ATTEMPTS="0")
+    with running_server(tmp_path_factory.mktemp("unreachable"), env) as running:
+        yield running
+
+
 def run_command(*args: str) -> str:
     """A management command run in-process, as call_command; returns its stdout."""
     from django.core.management import call_command  # Django is configured only by now
@@ -226,34 +246,40 @@ def store_pending_events(
     source: str = "tests",
     event_type: str = "thing.happened",
     created: datetime | None = None,
+    table: str | None = None,
 ) -> list[str]:
-    """`count` pending events written straight to the table as the service writes them
-    (BatchWriteItem, 4 threads): fast bulk data for tests. Returns their ids in order."""
+    """`count` pending events written straight to the events table (or `table`) as the
+    service writes them, by BatchWriteItem from 4 threads: fast bulk data for tests.
+    Returns their ids, oldest first."""
     from events.models import Event  # Django is configured only by now
     from events.services import pending_event
+    from triggers.aws import aws_client
 
     start = created or datetime.now(UTC)
+    events = [
+        pending_event(
+            tenant_id=tenant_id,
+            source=source,
+            event_type=event_type,
+            payload=f'{{"n":{n}}}',
+            metadata={},
+            now=start + timedelta(microseconds=n),
+        )
+        for n in range(count)
+    ]
+    name = table or Event.Meta.table_name
 
-    def write(numbers: range) -> list[str]:
-        ids = []
-        with Event.batch_write() as batch:
-            for n in numbers:
-                event = pending_event(
-                    tenant_id=tenant_id,
-                    source=source,
-                    event_type=event_type,
-                    payload=f'{{"n":{n}}}',
-                    metadata={},
-                    now=start + timedelta(microseconds=n),
-                )
-                batch.save(event)
-                ids.append(event.event_id)
-        return ids
+    def write(share: list[Any]) -> None:
+        client = aws_client("dynamodb")
+        for start in range(0, len(share), 25):  # BatchWriteItem takes 25 items
+            puts = [{"PutRequest": {"Item": e.serialize()}} for e in share[start : start + 25]]
+            while puts:
+                response = client.batch_write_item(RequestItems={name: puts})
+                puts = response.get("UnprocessedItems", {}).get(name, [])
 
-    step = max(1, -(-count // 4))
     with ThreadPoolExecutor(max_workers=4) as pool:
-        chunks = pool.map(write, [range(i, min(i + step, count)) for i in range(0, count, step)])
-        return [event_id for ids in chunks for event_id in ids]
+        list(pool.map(write, [events[i::4] for i in range(4)]))
+    return [event.event_id for event in events]
 
 
 def new_tenant_id() -> str:

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from django.core.management import CommandError
 from events.gsi import GsiMigrationError, describe_table
 from triggers.aws import aws_client
 from triggers.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
-from triggers.testing import ApiClient, Server, run_command, running_server, server_env
+from triggers.testing import (
+    ApiClient,
+    Server,
+    assert_error,
+    run_command,
+    running_server,
+    server_env,
+    store_pending_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -232,7 +241,7 @@ def test_filtered_inbox_falls_back_then_migrates_with_older_events(
     assert again.strip().endswith("is already present and ACTIVE; nothing to do")
 
 
-def test_scan_lookups_are_counted_in_the_lookup_method_metric(
+def test_scan_lookups_are_counted_as_lookups_and_index_fallbacks(
     legacy: tuple[Server, ApiClient, str],
 ) -> None:
     _, api, _ = legacy
@@ -240,11 +249,11 @@ def test_scan_lookups_are_counted_in_the_lookup_method_metric(
     # make sure this lookup is a scan whatever the index state the previous test left
     api.get(f"/v1/events/{created['event_id']}")
 
-    def scans() -> float:
+    def total(metric: str, dimension: dict[str, str]) -> float:
         points = aws_client("cloudwatch").get_metric_statistics(
             Namespace="TriggersAPI/LegacyTest",
-            MetricName="EventLookups",
-            Dimensions=[{"Name": "LookupMethod", "Value": "scan"}],
+            MetricName=metric,
+            Dimensions=[{"Name": name, "Value": value} for name, value in dimension.items()],
             StartTime=datetime.now(UTC) - timedelta(hours=1),
             EndTime=datetime.now(UTC) + timedelta(minutes=5),
             Period=3600,
@@ -253,9 +262,64 @@ def test_scan_lookups_are_counted_in_the_lookup_method_metric(
         return float(sum(p["Sum"] for p in points))
 
     deadline = time.monotonic() + 10
-    while scans() < 1:
-        assert time.monotonic() < deadline, "no scan lookup metric arrived"
+    while (
+        total("EventLookups", {"LookupMethod": "scan"}) < 1
+        or total("IndexFallbacks", {"Index": INDEX}) < 1
+    ):
+        assert time.monotonic() < deadline, "no scan lookup / index fallback metric arrived"
         time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def scan_guarded(
+    tables: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, ApiClient, list[str]]]:
+    """A table without event-id-index holding 3,000 events of one tenant, and a server that
+    may Scan 500 items per lookup, one Scan at a time."""
+    prefix = f"triggers-guarded-{uuid.uuid4().hex[:8]}"
+    create_legacy_events_table(aws_client("dynamodb"), f"{prefix}-events")
+    env = server_env(
+        tables,
+        TABLE_PREFIX=prefix,
+        EVENT_SCAN_BUDGET_ITEMS="500",
+        EVENT_SCAN_MAX_CONCURRENT="1",
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="8",
+    )
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "create_tables"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    ids = store_pending_events("guarded", 3000, table=f"{prefix}-events")
+    key = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "create_api_key", "--tenant", "guarded"],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    with running_server(tmp_path_factory.mktemp("guarded"), env) as server:
+        yield server, ApiClient(base_url=server.url, api_key=key, tenant_id="guarded"), ids
+
+
+def test_scan_lookups_stop_at_their_budget_and_their_concurrency(
+    scan_guarded: tuple[Server, ApiClient, list[str]],
+) -> None:
+    server, api, ids = scan_guarded
+    # GIVEN a table the id index does not cover: lookups Scan, at most 500 items each
+
+    # WHEN an event among the first items is looked up, THEN the Scan finds it
+    assert api.get(f"/v1/events/{ids[0]}").status_code == 200
+
+    # WHEN the Scan would have to read past its budget, THEN it is a 503, not a long Scan
+    response = api.get(f"/v1/events/{ids[-1]}")
+    assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert response.headers["Retry-After"] == "1"
+    assert server.line(response, "service_unavailable")["cause"] == "scan_budget"
+
+    # WHEN several lookups arrive at once, THEN one Scans and the others are turned away
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: api.get(f"/v1/events/{ids[-1]}"), range(8)))
+    causes = [server.line(r, "service_unavailable")["cause"] for r in answers]
+    assert {r.status_code for r in answers} == {503}
+    assert "scan_busy" in causes
 
 
 def test_a_missing_event_never_triggers_a_scan(server: Server, api: ApiClient) -> None:

@@ -64,3 +64,25 @@ def test_recent_ids_are_retried_the_same_whoever_owns_them(counting_server: Serv
     assert attempts > 1
     assert calls == attempts
     assert missing == foreign
+
+
+def test_events_with_uuid4_ids_from_before_uuid7_are_still_found(counting_server: Server) -> None:
+    # GIVEN an event stored with a UUIDv4 id, as the service wrote them before
+    from events.models import Event  # noqa: PLC0415 - Django is configured by now
+
+    api = warm_client(counting_server)
+    (event_id,) = store_pending_events(api.tenant_id, 1, created=AN_HOUR_AGO)
+    event = Event.event_id_index.query(event_id).next()
+    old_id = str(uuid.uuid4())
+    event.delete()
+    event.event_id = old_id
+    event.created_key = f"{event.created_key.split('#')[0]}#{old_id}"
+    event.save()
+
+    # WHEN it is read, acknowledged and deleted, THEN all of it works, with one Query each
+    response = api.get(f"/v1/events/{old_id}")
+    assert response.status_code == 200
+    assert response.json()["event_id"] == old_id
+    assert counting_server.line(response, "event_lookup")["attempts"] == 1
+    assert api.post(f"/v1/events/{old_id}/ack").status_code == 200
+    assert api.delete(f"/v1/events/{old_id}").status_code == 204

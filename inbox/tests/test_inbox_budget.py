@@ -6,6 +6,7 @@ Counted on a server whose key cache is warm, so `dynamodb_calls` is the page alo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,8 @@ def small_budget(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         API_KEY_CACHE_SECONDS="3600",
         DYNAMODB_READ_BUDGET_ITEMS="40",
         DYNAMODB_READ_BUDGET_CALLS="2",
+        METRICS_BACKEND="log",
+        METRICS_FLUSH_INTERVAL_SECONDS="0.2",
     )
     with running_server(tmp_path_factory.mktemp("small-budget"), env) as server:
         yield server
@@ -123,3 +126,8 @@ def test_a_spent_budget_returns_what_it_found_and_a_cursor_that_resumes_there(
     assert all(calls <= 2 for _, calls in pages)
     assert any(count == 0 for count, _ in pages)
     assert len(pages) >= 300 // 40
+    # AND the cut-short pages are counted
+    deadline = time.monotonic() + 5
+    while {"Operation": "inbox"} not in small_budget.published("ReadBudgetExhausted"):
+        assert time.monotonic() < deadline, "no ReadBudgetExhausted metric was published"
+        time.sleep(0.2)

@@ -59,7 +59,9 @@ def test_the_field_extractor_understands_the_query_language() -> None:
 
 
 @pytest.fixture(scope="module")
-def logged(server: Server, broken_server: Server) -> list[dict[str, Any]]:
+def logged(
+    server: Server, broken_server: Server, unreachable_server: Server
+) -> list[dict[str, Any]]:
     """Traffic that exercises every kind of line, then everything both servers wrote."""
     api = make_client(server)
     created = api.create_event(metadata={"idempotency_key": f"k-{uuid.uuid4()}"})
@@ -73,7 +75,12 @@ def logged(server: Server, broken_server: Server) -> list[dict[str, Any]]:
     api.delete(f"/v1/events/{created['event_id']}")
     api.get("/v1/inbox", headers={"X-API-Key": "trg_" + "0" * 40})
     requests.get(broken_server.url + "/v1/inbox", headers={"X-API-Key": "x" * 30}, timeout=30)
-    return server.log_lines() + broken_server.log_lines()
+    requests.get(unreachable_server.url + "/v1/inbox", headers=api_key_header(), timeout=30)
+    return server.log_lines() + broken_server.log_lines() + unreachable_server.log_lines()
+
+
+def api_key_header() -> dict[str, str]:
+    return {"X-API-Key": "trg_" + "1" * 40}
 
 
 def test_docs_have_the_queries_the_issue_asks_for() -> None:

@@ -58,7 +58,9 @@ def test_dashboard_covers_the_required_views() -> None:
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert sum(t.startswith("Latency") for t in titles) == 5
     for required in ("Success rate", "Errors by type", "Requests per endpoint",
-                     "Events ingested", "Lookups by method"):  # fmt: skip
+                     "Events ingested", "Lookups by method", "503s by cause",
+                     "Reads that could not use their index",
+                     "Reads cut short"):  # fmt: skip
         assert any(t.startswith(required) for t in titles), required
     assert body["start"] == "-PT3H"
     latency = body["widgets"][0]["properties"]["metrics"]

@@ -328,14 +328,7 @@ def test_no_control_plane_call_on_the_request_path_and_causes_are_counted(
 
     # AND every 503 cause it logged reached the metrics it publishes
     def published() -> set[str]:
-        return {
-            dimension["Value"]
-            for line in stack.server.log_lines()
-            if line["event"] == "metrics_flushed"
-            for entry in line["entries"]
-            if entry["MetricName"] == "ServiceUnavailable"
-            for dimension in entry["Dimensions"]
-        }
+        return {dims["Cause"] for dims in stack.server.published("ServiceUnavailable")}
 
     deadline = time.monotonic() + 5
     while not unavailable_causes(stack) <= published():
