@@ -27,7 +27,7 @@ $(JAR_STAMP): package.json package-lock.json
 install: $(STAMP) $(JAR_STAMP) ## Install Python deps into .venv and DynamoDB Local into node_modules
 
 run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
-	$(BIN)/python -m triggers.localstack run --port $(PORT)
+	$(BIN)/python -m devstack.localstack run --port $(PORT)
 
 test: install ## Lint, type-check and run every test (starts its own DynamoDB Local and moto)
 	$(BIN)/ruff check .
@@ -41,11 +41,11 @@ check: install ## Lint and type-check only
 	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
 
 manage: install ## Run manage.py against the running `make run` stack: make manage ARGS="create_tables"
-	$(BIN)/python -m triggers.localstack manage $(ARGS)
+	$(BIN)/python -m devstack.localstack manage $(ARGS)
 
 apikey: install ## Create an API key on the running `make run` stack: make apikey TENANT=acme
 	@test -n "$(TENANT)" || { echo "usage: make apikey TENANT=<tenant-id> [NAME=<label>]"; exit 2; }
-	$(BIN)/python -m triggers.localstack manage create_api_key --tenant "$(TENANT)" $(if $(NAME),--name "$(NAME)")
+	$(BIN)/python -m devstack.localstack manage create_api_key --tenant "$(TENANT)" $(if $(NAME),--name "$(NAME)")
 
 clean: ## Remove the virtualenv, node_modules and local data
 	rm -rf $(VENV) node_modules .data

@@ -13,98 +13,44 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
 from pynamodb.models import Model
 
 from events.models import INBOX_FILTER_KEYS, InboxIndex, inbox_key
-from events.tables import declared_indexes
+from events.tables import TableCommandError, TableState, declared_index, table_state
 
 __all__ = [
-    "GsiMigrationError",
     "IndexProgress",
     "backfill_inbox_filter_key",
     "create_index_request",
     "delete_index_request",
-    "describe_table",
-    "index_status",
+    "existing_table",
     "wait_for_index",
 ]
 
-_CREDENTIAL_ERRORS = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "ExpiredTokenException",
-        "AccessDeniedException",
-        "MissingAuthenticationTokenException",
-    }
-)
+
+def existing_table(client: Any, table: str, *, region: str) -> TableState:
+    state = table_state(client, table, region=region)
+    if not state.exists:
+        raise TableCommandError(
+            f"Table {table} does not exist in {region}. Check --table-name and --region "
+            "(or create it with `manage.py create_tables`)."
+        )
+    return state
 
 
-class GsiMigrationError(Exception):
-    """A migration that cannot go on; the message says why and what to do."""
-
-
-def describe_table(client: Any, table: str, region: str) -> dict[str, Any]:
-    try:
-        description: dict[str, Any] = client.describe_table(TableName=table)["Table"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise GsiMigrationError(
-                f"Table {table} does not exist in {region}. Check --table-name and --region "
-                "(or create it with `manage.py create_tables`)."
-            ) from None
-        if code in _CREDENTIAL_ERRORS:
-            raise GsiMigrationError(
-                f"AWS refused the credentials for {region} ({code}). Check the credentials "
-                "and that they may call dynamodb:DescribeTable and UpdateTable."
-            ) from None
-        raise
-    except NoCredentialsError:
-        raise GsiMigrationError("No AWS credentials found.") from None
-    except NoRegionError:
-        raise GsiMigrationError("No AWS region: pass --region or set AWS_REGION.") from None
-    except EndpointConnectionError as exc:
-        raise GsiMigrationError(
-            f"Cannot reach DynamoDB ({exc.kwargs.get('endpoint_url')}): wrong region or endpoint?"
-        ) from None
-    return description
-
-
-def index_status(table: dict[str, Any], index: str) -> dict[str, Any] | None:
-    """The live description of `index` on `table`, or None if it has no such index."""
-    for description in table.get("GlobalSecondaryIndexes", []):
-        if description["IndexName"] == index:
-            return dict(description)
-    return None
-
-
-def declared_index(model: type[Model], index: str) -> Any:
-    declared = declared_indexes(model)
-    if index in declared:
-        return declared[index]
-    names = ", ".join(sorted(declared))
-    raise GsiMigrationError(f"{model.__name__} declares no index {index!r} (it has: {names}).")
-
-
-def create_index_request(model: type[Model], table: dict[str, Any], index: str) -> dict[str, Any]:
+def create_index_request(model: type[Model], state: TableState, index: str) -> dict[str, Any]:
     """The UpdateTable request that adds `index` as the model declares it.
 
     Attribute definitions are the table's existing ones plus the index's keys (DynamoDB
     wants every attribute any index uses); throughput follows the table's billing mode.
     """
+    table = state.description
     schema = type(declared_index(model, index))._get_schema()  # PynamoDB's own schema
     definitions = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
     for definition in schema["attribute_definitions"]:
         known = definitions.setdefault(definition["AttributeName"], definition["AttributeType"])
         if known != definition["AttributeType"]:
-            raise GsiMigrationError(
+            raise TableCommandError(
                 f"Attribute {definition['AttributeName']} is {known} on the table but "
                 f"{definition['AttributeType']} in the model's index."
             )
@@ -133,15 +79,6 @@ def create_index_request(model: type[Model], table: dict[str, Any], index: str) 
 
 def delete_index_request(table: str, index: str) -> dict[str, Any]:
     return {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": index}}]}
-
-
-def indexes_in_flux(table: dict[str, Any], *, other_than: str) -> list[str]:
-    """Other indexes still being created, updated or deleted (one change at a time)."""
-    return [
-        f"{d['IndexName']} ({d['IndexStatus']})"
-        for d in table.get("GlobalSecondaryIndexes", [])
-        if d["IndexName"] != other_than and d["IndexStatus"] != "ACTIVE"
-    ]
 
 
 @dataclass(frozen=True)
@@ -176,14 +113,14 @@ def wait_for_index(
     """Poll until the index is ACTIVE and backfilled (or gone, for a rollback)."""
     started = time.monotonic()
     while True:
-        description = describe_table(client, table, region)
-        live = index_status(description, index)
+        state = existing_table(client, table, region=region)
+        live = state.indexes.get(index)
         progress = IndexProgress(
             elapsed_seconds=time.monotonic() - started,
-            status="GONE" if live is None else live["IndexStatus"],
-            backfilling=bool(live and live.get("Backfilling")),
-            index_items=None if live is None else live.get("ItemCount"),
-            table_items=description.get("ItemCount"),
+            status="GONE" if live is None else live.status,
+            backfilling=bool(live and live.backfilling),
+            index_items=None if live is None else live.item_count,
+            table_items=state.item_count,
         )
         report(progress)
         done = (
@@ -192,7 +129,7 @@ def wait_for_index(
         if done:
             return progress
         if progress.elapsed_seconds >= timeout:
-            raise GsiMigrationError(
+            raise TableCommandError(
                 f"{index} is still {progress.status} after {timeout:.0f}s. DynamoDB keeps "
                 "working on it; re-run the same command to keep waiting."
             )

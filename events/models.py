@@ -12,11 +12,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from triggers.aws import DynamoDBMeta, table_name
-from triggers.constants import DEFAULT_PRIORITY
 
 __all__ = [
     "INBOX_FILTER_KEYS",
-    "ApiKey",
     "Event",
     "EventIdIndex",
     "EventMetadata",
@@ -26,6 +24,12 @@ __all__ = [
     "InboxIndex",
     "inbox_key",
 ]
+
+
+STATUS_PENDING = "pending"
+STATUS_ACKNOWLEDGED = "acknowledged"
+PRIORITIES = ("low", "normal", "high")
+DEFAULT_PRIORITY = "normal"
 
 
 class EventIdIndex(GlobalSecondaryIndex["Event"]):
@@ -107,20 +111,6 @@ class Event(Model):
     inbox_event_type_index = InboxByEventTypeIndex()
 
 
-class ApiKey(Model):
-    """An API key, stored only as the SHA-256 hex digest of the key."""
-
-    class Meta(DynamoDBMeta):
-        table_name = table_name("api-keys")
-
-    key_hash = UnicodeAttribute(hash_key=True)
-    tenant_id = UnicodeAttribute()
-    name = UnicodeAttribute()
-    key_prefix = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    revoked_at = UTCDateTimeAttribute(null=True)
-
-
 class IdempotencyRecord(Model):
     """What one `(tenant, Idempotency-Key)` produced, kept for IDEMPOTENCY_TTL_HOURS."""
 
@@ -148,6 +138,3 @@ INBOX_FILTER_KEYS: dict[str, tuple[str, str]] = {
     InboxBySourceIndex.Meta.index_name: ("inbox_source", "source"),
     InboxByEventTypeIndex.Meta.index_name: ("inbox_event_type", "event_type"),
 }
-
-
-ALL_MODELS: tuple[type[Model], ...] = (Event, ApiKey, IdempotencyRecord)

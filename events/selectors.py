@@ -1,18 +1,15 @@
-"""Reads: events by id and API keys. Keyword-only; raise NotFoundError, never return junk."""
+"""Reads of events by id. Keyword-only; raise NotFoundError, never return junk."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from events.indexes import read_with_fallback
-from events.models import ApiKey, Event, EventIdIndex
+from events.models import Event, EventIdIndex
 from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
 from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN
@@ -21,12 +18,7 @@ from triggers.clock import utcnow
 from triggers.exceptions import NotFoundError, ServiceUnavailableError, UnavailableCause
 from triggers.ids import event_id_time, is_event_id
 
-__all__ = [
-    "ApiKeyIdentity",
-    "api_key_hash",
-    "api_key_identity",
-    "event_get",
-]
+__all__ = ["event_get"]
 
 logger = get_logger(__name__)
 
@@ -34,45 +26,6 @@ _RETRY_DELAYS_SECONDS = (0.02, 0.05, 0.1, 0.2, 0.4)
 # Instances' clocks differ a little: an id a moment "in the future" is still recent.
 _CLOCK_SKEW_SECONDS = 1.0
 EVENT_ID_INDEX = EventIdIndex.Meta.index_name
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyIdentity:
-    """Who is calling: DRF's `request.user` for an authenticated request."""
-
-    tenant_id: str
-    key_prefix: str
-    revoked: bool = False
-
-    @property
-    def is_authenticated(self) -> bool:
-        return not self.revoked
-
-
-def api_key_hash(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
-
-
-def api_key_identity(*, raw_key: str) -> ApiKeyIdentity | None:
-    """The identity behind a key (None if unknown); active keys are cached for
-    API_KEY_CACHE_SECONDS, so a revocation takes effect within that time."""
-    key_hash = api_key_hash(raw_key)
-    cache_key = f"api-key:{key_hash}"
-    identity: ApiKeyIdentity | None = cache.get(cache_key)
-    if identity is not None:
-        return identity
-    try:
-        record = ApiKey.get(key_hash)
-    except ApiKey.DoesNotExist:
-        return None
-    identity = ApiKeyIdentity(
-        tenant_id=record.tenant_id,
-        key_prefix=record.key_prefix,
-        revoked=record.revoked_at is not None,
-    )
-    if settings.API_KEY_CACHE_SECONDS and not identity.revoked:
-        cache.set(cache_key, identity, timeout=settings.API_KEY_CACHE_SECONDS)
-    return identity
 
 
 def _is_recent(event_id: str) -> bool:

@@ -7,18 +7,17 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from triggers.constants import (
-    CORRELATION_ID_MAX_LENGTH,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    PRIORITIES,
-    TEXT_FIELD_MAX_LENGTH,
-)
+from events.models import PRIORITIES
 from triggers.serializers import (
     JSONObjectTextField,
     RawJSONField,
     StrictCharField,
     StrictSerializer,
 )
+
+TEXT_FIELD_MAX_LENGTH = 100  # source, event_type: after trimming
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+CORRELATION_ID_MAX_LENGTH = 255
 
 _idempotency_key_format = RegexValidator(
     r"^[\x21-\x7e]+$", "Use printable ASCII characters without spaces."

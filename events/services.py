@@ -1,10 +1,9 @@
-"""Writes: ingest, acknowledge, delete events; create and revoke API keys."""
+"""Writes: ingest, acknowledge, delete events."""
 
 from __future__ import annotations
 
 import hashlib
 import random
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,13 +14,20 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from events.models import ApiKey, Event, EventMetadata, IdempotencyRecord, inbox_key
-from events.selectors import api_key_hash, event_get
+from events.models import (
+    DEFAULT_PRIORITY,
+    STATUS_ACKNOWLEDGED,
+    STATUS_PENDING,
+    Event,
+    EventMetadata,
+    IdempotencyRecord,
+    inbox_key,
+)
+from events.selectors import event_get
 from observability import metrics
 from observability.logging import get_logger
 from triggers.aws import dynamodb_connection
 from triggers.clock import format_timestamp, utcnow
-from triggers.constants import STATUS_ACKNOWLEDGED, STATUS_PENDING
 from triggers.exceptions import (
     ConflictError,
     NotFoundError,
@@ -33,8 +39,6 @@ from triggers.ids import new_event_id
 
 __all__ = [
     "IngestedEvent",
-    "api_key_create",
-    "api_key_revoke",
     "event_acknowledge",
     "event_delete",
     "event_ingest",
@@ -43,7 +47,6 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-API_KEY_PREFIX = "trg_"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_CANCELLED = "TransactionCanceledException"
 _TRANSACTION_ATTEMPTS = 4
@@ -62,12 +65,16 @@ class IngestedEvent:
 
 
 def _request_hash(*, source: str, event_type: str, payload: str, metadata: dict[str, Any]) -> str:
-    """Fingerprint of a request body, ignoring where the idempotency key was given."""
+    """Fingerprint of a request body: metadata with its defaults applied (no `priority` is
+    `"normal"`), ignoring where the idempotency key was given."""
     canonical = {
         "source": source,
         "event_type": event_type,
         "payload": payload,
-        "metadata": {k: v for k, v in metadata.items() if k != "idempotency_key"},
+        "metadata": {
+            "correlation_id": metadata.get("correlation_id"),
+            "priority": metadata.get("priority", DEFAULT_PRIORITY),
+        },
     }
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -258,28 +265,3 @@ def event_delete(*, tenant_id: str, event_id: str) -> None:
             raise
         raise NotFoundError("Event not found.") from None
     logger.info("event_deleted", event_id=event_id)
-
-
-def api_key_create(*, tenant_id: str, name: str) -> tuple[str, ApiKey]:
-    """A new key for the tenant. The plaintext is returned once and never stored."""
-    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKey(
-        api_key_hash(raw_key),
-        tenant_id=tenant_id,
-        name=name,
-        key_prefix=raw_key[: len(API_KEY_PREFIX) + 4],
-        created_at=utcnow(),
-    )
-    record.save(condition=ApiKey.key_hash.does_not_exist())
-    return raw_key, record
-
-
-def api_key_revoke(*, raw_key: str) -> ApiKey:
-    """Revoke a key; requests stop authenticating within API_KEY_CACHE_SECONDS."""
-    try:
-        record = ApiKey.get(api_key_hash(raw_key), consistent_read=True)
-    except ApiKey.DoesNotExist:
-        raise NotFoundError("No such API key.") from None
-    if record.revoked_at is None:
-        record.update(actions=[ApiKey.revoked_at.set(utcnow())])
-    return record

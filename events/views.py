@@ -19,9 +19,11 @@ from events.serializers import (
     resolve_idempotency_key,
 )
 from triggers.api import ApiView, api_response
-from triggers.auth import tenant_of
-from triggers.constants import IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER
+from triggers.auth.authentication import tenant_of
 from triggers.schema import with_errors
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 class EventCollectionView(ApiView):

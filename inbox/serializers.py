@@ -6,10 +6,11 @@ from typing import Any
 
 from rest_framework import serializers
 
-from events.serializers import EventOutSerializer
-from triggers.constants import INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, TEXT_FIELD_MAX_LENGTH
+from events.serializers import TEXT_FIELD_MAX_LENGTH, EventOutSerializer
 from triggers.serializers import StrictCharField, StrictSerializer
 
+INBOX_DEFAULT_LIMIT = 50
+INBOX_MAX_LIMIT = 100
 _MAX_CURSOR_LENGTH = 1024
 
 

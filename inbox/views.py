@@ -8,7 +8,7 @@ from events.serializers import EventOutSerializer
 from inbox.selectors import inbox_page
 from inbox.serializers import InboxQuerySerializer, InboxResponseSerializer
 from triggers.api import ApiView, api_response
-from triggers.auth import tenant_of
+from triggers.auth.authentication import tenant_of
 from triggers.schema import with_errors
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from events.models import ALL_MODELS
+from events.tables import ALL_MODELS
 from observability.logging import get_logger
 from triggers.exceptions import describe_error
 

@@ -10,9 +10,8 @@ import structlog
 from django.http import HttpRequest, HttpResponseBase
 
 from observability import dynamodb, metrics
-from observability.request_id import resolve_request_id
+from observability.request_id import REQUEST_ID_HEADER, resolve_request_id
 from observability.routes import endpoint_of
-from triggers.constants import REQUEST_ID_HEADER
 
 _META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 

@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triggers.localstack import (
+from devstack.localstack import (
     ROOT,
     Service,
     aws_env,

@@ -36,8 +36,8 @@ from typing import Any
 
 import requests
 
+from devstack.localstack import ROOT, Service, free_port, start_gunicorn
 from perf.harness import cpu_seconds, dynamodb, machine, write_report
-from triggers.localstack import ROOT, Service, free_port, start_gunicorn
 
 LOADERS = 8
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devstack.localstack import ROOT
 from perf.harness import dynamodb, machine, moto, write_report
-from triggers.localstack import ROOT
 
 _CHILD = "--child"
 
@@ -54,7 +54,7 @@ def child(requests: int) -> None:
     django.setup()
     from django.test import Client  # noqa: PLC0415
 
-    from events.services import api_key_create  # noqa: PLC0415
+    from triggers.auth.services import api_key_create  # noqa: PLC0415
 
     key, _ = api_key_create(tenant_id=f"cpu-{os.getpid()}", name="perf")
     client = Client()

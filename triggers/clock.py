@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
-from triggers.constants import TIMESTAMP_FORMAT
+# RFC 3339, UTC, microseconds, "Z": fixed width, so it also sorts as text.
+TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def utcnow() -> datetime:

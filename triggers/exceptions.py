@@ -23,7 +23,6 @@ from rest_framework.response import Response
 from observability import metrics
 from observability.logging import get_logger
 from observability.request_id import get_request_id
-from triggers.constants import RETRY_AFTER_SECONDS, ErrorCode
 from triggers.deadline import DeadlineExceeded
 from triggers.jsoncodec import dumps_exact
 
@@ -44,6 +43,25 @@ __all__ = [
     "error_body",
     "unavailable_cause",
 ]
+
+
+# Seconds a client is asked to wait when DynamoDB throttles or cannot be reached.
+RETRY_AFTER_SECONDS: Final = 1
+
+
+class ErrorCode:
+    """The `error.code` of every error response (docs/API.md)."""
+
+    VALIDATION_ERROR: Final = "VALIDATION_ERROR"
+    UNAUTHORIZED: Final = "UNAUTHORIZED"
+    NOT_FOUND: Final = "NOT_FOUND"
+    METHOD_NOT_ALLOWED: Final = "METHOD_NOT_ALLOWED"
+    CONFLICT: Final = "CONFLICT"
+    PAYLOAD_TOO_LARGE: Final = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE: Final = "UNSUPPORTED_MEDIA_TYPE"
+    RATE_LIMITED: Final = "RATE_LIMITED"
+    INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+    SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
 
 
 class TriggersError(Exception):
@@ -157,18 +175,15 @@ def unavailable_cause(exc: BaseException) -> str | None:
     return None
 
 
-_DRF_CODES: list[tuple[type[drf.APIException], str]] = [
-    (drf.ValidationError, ErrorCode.VALIDATION_ERROR),
-    (drf.ParseError, ErrorCode.VALIDATION_ERROR),
-    (drf.NotAuthenticated, ErrorCode.UNAUTHORIZED),
-    (drf.AuthenticationFailed, ErrorCode.UNAUTHORIZED),
-    (drf.PermissionDenied, ErrorCode.FORBIDDEN),
-    (drf.NotFound, ErrorCode.NOT_FOUND),
-    (drf.MethodNotAllowed, ErrorCode.METHOD_NOT_ALLOWED),
-    (drf.NotAcceptable, ErrorCode.NOT_ACCEPTABLE),
-    (drf.UnsupportedMediaType, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
-    (drf.Throttled, ErrorCode.RATE_LIMITED),
-]
+# DRF's exceptions by status (ValidationError and ParseError are both 400, ...).
+_DRF_CODES = {
+    400: ErrorCode.VALIDATION_ERROR,
+    401: ErrorCode.UNAUTHORIZED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.RATE_LIMITED,
+}
 
 
 def error_body(
@@ -185,7 +200,7 @@ def error_body(
 
 
 def _describe_drf(exc: drf.APIException) -> tuple[str, str, dict[str, Any]]:
-    code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), ErrorCode.INTERNAL_ERROR)
+    code = _DRF_CODES.get(exc.status_code, ErrorCode.INTERNAL_ERROR)
     if isinstance(exc, drf.ValidationError):
         detail = exc.detail
         details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
@@ -206,10 +221,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     request_id = get_request_id(request) if request is not None else ""
     headers: dict[str, str] = {}
 
-    if isinstance(exc, Http404):
-        exc = drf.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = drf.PermissionDenied()
+    if isinstance(exc, Http404 | PermissionDenied | drf.PermissionDenied):
+        exc = drf.NotFound()  # the API answers 404, never 403, for what a caller may not see
     elif (cause := unavailable_cause(exc)) is not None:
         unavailable = ServiceUnavailableError(cause=cause)
         unavailable.__cause__ = exc

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from observability.logging import build_logging_config, configure_structlog
 from triggers import __version__
-from triggers.constants import TIMESTAMP_FORMAT
+from triggers.clock import TIMESTAMP_FORMAT
 from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_structlog",
+    "triggers.auth",
     "events",
     "inbox",
     "observability",
@@ -95,7 +96,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["triggers.auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["triggers.auth.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["triggers.content.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["triggers.content.JSONRenderer"],

@@ -6,8 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from triggers.constants import ErrorCode
-from triggers.exceptions import django_error_response
+from triggers.exceptions import ErrorCode, django_error_response
 
 urlpatterns = [
     path("v1/", include("events.urls")),
@@ -20,12 +19,6 @@ urlpatterns = [
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return django_error_response(
         request, status=400, code=ErrorCode.VALIDATION_ERROR, message="Bad request."
-    )
-
-
-def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return django_error_response(
-        request, status=403, code=ErrorCode.FORBIDDEN, message="Forbidden."
     )
 
 
@@ -42,6 +35,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 handler400 = bad_request
-handler403 = forbidden
+handler403 = not_found  # the API answers 404, never 403 (no HTML page either way)
 handler404 = not_found
 handler500 = server_error

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from triggers.testing import ApiClient, assert_error
+from devstack.testing import ApiClient, assert_error
 
 pytestmark = pytest.mark.integration
 

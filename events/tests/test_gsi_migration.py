@@ -21,10 +21,8 @@ import pytest
 from botocore.stub import Stubber
 from django.core.management import CommandError
 
-from events.gsi import GsiMigrationError, describe_table
-from triggers.aws import aws_client
-from triggers.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
-from triggers.testing import (
+from devstack.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
+from devstack.testing import (
     ApiClient,
     Server,
     assert_error,
@@ -33,6 +31,8 @@ from triggers.testing import (
     server_env,
     store_pending_events,
 )
+from events.gsi import GsiMigrationError, describe_table
+from triggers.aws import aws_client
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from triggers.testing import ApiClient, assert_error
+from devstack.testing import ApiClient, assert_error
 
 pytestmark = pytest.mark.integration
 
@@ -187,6 +187,18 @@ def test_idempotency_key_in_metadata_works_like_the_header(api: ApiClient) -> No
     assert second.json()["event_id"] == first.json()["event_id"]
     event = api.get(f"/v1/events/{first.json()['event_id']}").json()
     assert event["metadata"]["idempotency_key"] == "meta-key-1"
+
+
+def test_an_omitted_priority_and_normal_are_the_same_request(api: ApiClient) -> None:
+    headers = {"Idempotency-Key": "defaults-1"}
+    first = api.post("/v1/events", json=VALID, headers=headers)
+    explicit = {**VALID, "metadata": {"priority": "normal"}}
+    second = api.post("/v1/events", json=explicit, headers=headers)
+    assert first.status_code == 201
+    assert second.status_code == 200, second.text
+    assert second.json()["event_id"] == first.json()["event_id"]
+    urgent = {**VALID, "metadata": {"priority": "high"}}
+    assert_error(api.post("/v1/events", json=urgent, headers=headers), 409, "CONFLICT")
 
 
 def test_same_idempotency_key_with_different_body_is_a_409(api: ApiClient) -> None:

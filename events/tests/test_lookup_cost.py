@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from triggers.ids import new_event_id
-from triggers.testing import (
+from devstack.testing import (
     ApiClient,
     Server,
     assert_error,
     store_pending_events,
     warm_client,
 )
+from triggers.ids import new_event_id
 
 pytestmark = pytest.mark.integration
 

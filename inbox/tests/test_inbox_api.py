@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from triggers.testing import ApiClient, Server, assert_error, make_client
+from devstack.testing import ApiClient, Server, assert_error, make_client
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from triggers.testing import (
+from devstack.testing import (
     ApiClient,
     Server,
     running_server,

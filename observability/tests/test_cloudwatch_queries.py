@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from triggers.localstack import ROOT
-from triggers.testing import Server, make_client
+from devstack.localstack import ROOT
+from devstack.testing import Server, make_client
 
 pytestmark = pytest.mark.integration
 

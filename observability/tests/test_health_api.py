@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from triggers.testing import ApiClient, Server, assert_error
+from devstack.testing import ApiClient, Server, assert_error
 
 pytestmark = pytest.mark.integration
 

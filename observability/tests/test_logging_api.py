@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from triggers.testing import (
+from devstack.testing import (
     ApiClient,
     Server,
     assert_error,

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from devstack.testing import Server, make_client, running_server, server_env
 from observability import constants as m
 from observability.alarms import alarm_definitions
 from observability.dashboard import dashboard_body
 from triggers.aws import aws_client
-from triggers.testing import Server, make_client, running_server, server_env
 
 pytestmark = pytest.mark.integration
 

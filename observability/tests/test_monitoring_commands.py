@@ -9,11 +9,11 @@ import pytest
 import requests
 from django.core.management import CommandError
 
+from devstack.testing import run_command
 from observability.alarms import alarm_definitions
 from observability.constants import namespace
 from observability.dashboard import dashboard_body
 from triggers.aws import aws_client
-from triggers.testing import run_command
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from pynamodb.exceptions import GetError
 
-from events.models import ApiKey
+from devstack.faultproxy import FaultProxy, Mode
+from triggers.auth.models import ApiKey
 from triggers.aws import DynamoDBMeta
 from triggers.deadline import DeadlineExceeded, deadline_after, remaining_seconds
 from triggers.exceptions import unavailable_cause
-from triggers.faultproxy import FaultProxy, Mode
 
 pytestmark = pytest.mark.integration
 

@@ -23,15 +23,15 @@ from typing import Any
 import pytest
 import requests
 
-from triggers.faultproxy import FaultProxy, Mode
-from triggers.localstack import (
+from devstack.faultproxy import FaultProxy, Mode
+from devstack.localstack import (
     ROOT,
     Service,
     dynamodb_local_jar,
     free_port,
     start_dynamodb_local,
 )
-from triggers.testing import ApiClient, Server, assert_error, running_server, server_env
+from devstack.testing import ApiClient, Server, assert_error, running_server, server_env
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from openapi_schema_validator import OAS30Validator
 
-from triggers.testing import ApiClient
+from devstack.testing import ApiClient
 
 pytestmark = pytest.mark.integration
 

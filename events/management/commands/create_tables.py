@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from events.models import ALL_MODELS
-from events.tables import declared_indexes, ensure_ttl, table_state, ttl_attribute_name
+from events.tables import (
+    ALL_MODELS,
+    TableCommandError,
+    declared_indexes,
+    ensure_ttl,
+    table_state,
+    ttl_attribute_name,
+)
 from triggers.aws import aws_client
 
 
@@ -27,7 +34,7 @@ class Command(BaseCommand):
         client = aws_client("dynamodb")
         created = existing = 0
         for model in ALL_MODELS:
-            state = table_state(model, client=client)
+            state = self._state(model, client)
             if state.exists:
                 existing += 1
                 self.stdout.write(f"{state.name}: exists ({state.status})")
@@ -47,7 +54,7 @@ class Command(BaseCommand):
                 created += 1
                 model.create_table(wait=options["wait"], ignore_update_ttl_errors=True)
                 self.stdout.write(f"{state.name}: created")
-                state = table_state(model, client=client)
+                state = self._state(model, client)
 
             self._ensure_ttl(model, state.status, dry_run=options["dry_run"], client=client)
 
@@ -56,6 +63,12 @@ class Command(BaseCommand):
             f"create_tables: {created} {verb}, {existing} already existed"
             + (" (dry run)" if options["dry_run"] else "")
         )
+
+    def _state(self, model: Any, client: Any) -> Any:
+        try:
+            return table_state(client, model.Meta.table_name, region=settings.AWS_REGION)
+        except TableCommandError as exc:
+            raise CommandError(str(exc)) from None
 
     def _ensure_ttl(self, model: Any, status: str | None, *, dry_run: bool, client: Any) -> None:
         name, attr = model.Meta.table_name, ttl_attribute_name(model)

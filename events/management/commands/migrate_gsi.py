@@ -12,18 +12,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.gsi import (
-    GsiMigrationError,
     IndexProgress,
     backfill_inbox_filter_key,
     create_index_request,
-    declared_index,
     delete_index_request,
-    describe_table,
-    index_status,
-    indexes_in_flux,
+    existing_table,
     wait_for_index,
 )
 from events.models import INBOX_FILTER_KEYS, Event, EventIdIndex
+from events.tables import IndexState, TableCommandError, TableState, declared_index
 from triggers.aws import aws_client
 
 
@@ -59,7 +56,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             summary = self._migrate(options)
-        except GsiMigrationError as exc:
+        except TableCommandError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"migrate_gsi: {summary}")
 
@@ -72,34 +69,34 @@ class Command(BaseCommand):
             region=region,
         )
         declared_index(Event, target.index)  # fail early on a typo
-        table = describe_table(target.client, target.table, region)
-        live = index_status(table, target.index)
+        state = existing_table(target.client, target.table, region=region)
+        live = state.indexes.get(target.index)
         if options["rollback"]:
             return self._rollback(target, live, options)
         if live is None:
-            return self._create(target, table, options)
+            return self._create(target, state, options)
         return self._existing(target, live, options)
 
-    def _existing(self, target: _Target, live: dict[str, Any], options: dict[str, Any]) -> str:
+    def _existing(self, target: _Target, live: IndexState, options: dict[str, Any]) -> str:
         where = f"{target.index} on {target.table}"
-        status = live["IndexStatus"]
-        if status == "ACTIVE" and not live.get("Backfilling"):
+        status = live.status
+        if live.serves_reads:
             return f"{where} is already present and ACTIVE; nothing to do"
         if status == "DELETING":
-            raise GsiMigrationError(f"{where} is being deleted; re-run once it is gone.")
+            raise TableCommandError(f"{where} is being deleted; re-run once it is gone.")
         if options["dry_run"] or not options["wait"]:
             return f"{where} is {status}; not waiting"
         self.stdout.write(f"{where} is {status}; waiting")
         return self._wait(target, options, until_gone=False)
 
-    def _create(self, target: _Target, table: dict[str, Any], options: dict[str, Any]) -> str:
-        busy = indexes_in_flux(table, other_than=target.index)
+    def _create(self, target: _Target, state: TableState, options: dict[str, Any]) -> str:
+        busy = state.indexes_in_flux(other_than=target.index)
         if busy:
-            raise GsiMigrationError(
+            raise TableCommandError(
                 f"Another index on {target.table} is changing: {', '.join(busy)}. DynamoDB "
                 "allows one index change at a time; re-run when it is ACTIVE."
             )
-        request = create_index_request(Event, table, target.index)
+        request = create_index_request(Event, state, target.index)
         self._backfill_keys(target, dry_run=options["dry_run"])
         if options["dry_run"]:
             self.stdout.write(json.dumps(request, indent=2))
@@ -125,9 +122,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"{key_attribute}: {verb} on {done} pending events that lacked it")
 
-    def _rollback(
-        self, target: _Target, live: dict[str, Any] | None, options: dict[str, Any]
-    ) -> str:
+    def _rollback(self, target: _Target, live: IndexState | None, options: dict[str, Any]) -> str:
         if live is None:
             return f"{target.table} has no {target.index}; nothing to roll back"
         request = delete_index_request(target.table, target.index)
@@ -147,9 +142,9 @@ class Command(BaseCommand):
 
     def _confirm(self, question: str) -> None:
         if not sys.stdin.isatty():
-            raise GsiMigrationError("--rollback deletes the index: pass --yes to confirm.")
+            raise TableCommandError("--rollback deletes the index: pass --yes to confirm.")
         if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
-            raise GsiMigrationError("Rollback cancelled.")
+            raise TableCommandError("Rollback cancelled.")
 
     def _wait(self, target: _Target, options: dict[str, Any], *, until_gone: bool) -> str:
         def report(progress: IndexProgress) -> None:

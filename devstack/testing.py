@@ -1,4 +1,4 @@
-"""pytest plugin (loaded with `-p triggers.testing`): the real stack for integration tests.
+"""pytest plugin (loaded with `-p devstack.testing`): the real stack for integration tests.
 
 Session fixtures start DynamoDB Local in memory and a real gunicorn on free
 loopback ports; tests talk HTTP to it. Nothing of the project is mocked.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from triggers.localstack import (
+from devstack.localstack import (
     Service,
     aws_env,
     dynamodb_local_jar,
@@ -288,7 +288,7 @@ def new_tenant_id() -> str:
 
 def make_client(server: Server, tenant_id: str | None = None) -> ApiClient:
     """A client holding a fresh API key for `tenant_id` (a new tenant by default)."""
-    from events.services import api_key_create  # Django is configured only by now
+    from triggers.auth.services import api_key_create  # Django is configured only by now
 
     tenant_id = tenant_id or new_tenant_id()
     raw_key, _ = api_key_create(tenant_id=tenant_id, name="tests")

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from events.services import api_key_revoke
+from triggers.auth.services import api_key_revoke
 from triggers.exceptions import NotFoundError
 
 

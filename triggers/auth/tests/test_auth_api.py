@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from events.services import api_key_revoke
-from triggers.testing import ApiClient, Server, assert_error, make_client
+from devstack.testing import ApiClient, Server, assert_error, make_client
+from triggers.auth.services import api_key_revoke
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from triggers.localstack import ROOT, dynamodb_local_jar, free_port, read_env_file
+from devstack.localstack import ROOT, dynamodb_local_jar, free_port, read_env_file
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ _KEEP = ("PATH", "HOME", "LANG", "JAVA_HOME", "TMPDIR")
 
 @contextmanager
 def make_run(data_dir: Path, port: int, *, path: str | None = None) -> Iterator[str]:
-    """`python -m triggers.localstack run` in the background, as `make run` starts it
+    """`python -m devstack.localstack run` in the background, as `make run` starts it
     (with `path`, under that PATH instead of this one); its output goes to run-PORT.log."""
     env = {name: os.environ[name] for name in _KEEP if name in os.environ}
     env["TRIGGERS_DATA_DIR"] = str(data_dir)
@@ -31,7 +31,7 @@ def make_run(data_dir: Path, port: int, *, path: str | None = None) -> Iterator[
         env["PATH"] = path
     with (data_dir.parent / f"run-{port}.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "triggers.localstack", "run", "--port", str(port)],
+            [sys.executable, "-m", "devstack.localstack", "run", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from events.services import api_key_create
-
-_TENANT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from triggers.auth.services import TENANT_ID_PATTERN, api_key_create
+from triggers.exceptions import ValidationFailedError
 
 
 class Command(BaseCommand):
@@ -19,14 +17,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", required=True, help="Tenant id: [A-Za-z0-9._-]{1,64}.")
+        parser.add_argument("--tenant", required=True, help=f"Tenant id: {TENANT_ID_PATTERN}.")
         parser.add_argument("--name", default="default", help="A label for the key.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant_id: str = options["tenant"]
-        if not _TENANT_ID.fullmatch(tenant_id):
-            raise CommandError("--tenant must be 1-64 characters of A-Z a-z 0-9 . _ -")
-        raw_key, record = api_key_create(tenant_id=tenant_id, name=options["name"])
+        try:
+            raw_key, record = api_key_create(tenant_id=tenant_id, name=options["name"])
+        except ValidationFailedError as exc:
+            raise CommandError(exc.message) from None
         self.stderr.write(
             f"Created API key {record.key_prefix}… for tenant {tenant_id!r} "
             f"(name {record.name!r}). Store it now: it cannot be shown again."

@@ -1,7 +1,7 @@
 """The embedded local stack: DynamoDB Local (or moto), moto's server, gunicorn.
 
-    python -m triggers.localstack run [--port 8000]   # what `make run` does
-    python -m triggers.localstack manage ARGS...      # manage.py against the running stack
+    python -m devstack.localstack run [--port 8000]   # what `make run` does
+    python -m devstack.localstack manage ARGS...      # manage.py against the running stack
 
 `run` keeps its data under `.data/` (DynamoDB Local's files, the secret key and
 a development API key) and writes the environment it uses to `.data/local.env`.
@@ -298,7 +298,7 @@ def run(port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m triggers.localstack")
+    parser = argparse.ArgumentParser(prog="python -m devstack.localstack")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run the service on the local stack")
     run_parser.add_argument("--port", type=int, default=8000)

@@ -13,11 +13,12 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from events.selectors import ApiKeyIdentity, api_key_identity
 from observability.logging import get_logger
-from triggers.constants import API_KEY_HEADER
+from triggers.auth.selectors import ApiKeyIdentity, api_key_identity
 
 logger = get_logger(__name__)
+
+API_KEY_HEADER = "X-API-Key"
 
 _MAX_KEY_LENGTH = 256
 _VISIBLE_PREFIX = 8
@@ -75,7 +76,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "triggers.auth.ApiKeyAuthentication"
+    target_class = "triggers.auth.authentication.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

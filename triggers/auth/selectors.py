@@ -1,0 +1,52 @@
+"""Who a key belongs to: looked up by digest, cached per process."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from triggers.auth.models import ApiKey
+
+__all__ = ["ApiKeyIdentity", "api_key_hash", "api_key_identity"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyIdentity:
+    """Who is calling: DRF's `request.user` for an authenticated request."""
+
+    tenant_id: str
+    revoked: bool = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return not self.revoked
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def api_key_identity(*, raw_key: str) -> ApiKeyIdentity | None:
+    """The identity behind a key (None if unknown).
+
+    Active keys are cached in this process for API_KEY_CACHE_SECONDS (up to
+    API_KEY_CACHE_MAX_KEYS of them; past that the cache evicts a third of its entries),
+    so a revocation takes effect within that time. Unknown and revoked keys are not
+    cached: each try costs a GetItem.
+    """
+    key_hash = api_key_hash(raw_key)
+    cache_key = f"api-key:{key_hash}"
+    identity: ApiKeyIdentity | None = cache.get(cache_key)
+    if identity is not None:
+        return identity
+    try:
+        record = ApiKey.get(key_hash)
+    except ApiKey.DoesNotExist:
+        return None
+    identity = ApiKeyIdentity(tenant_id=record.tenant_id, revoked=record.revoked_at is not None)
+    if settings.API_KEY_CACHE_SECONDS and not identity.revoked:
+        cache.set(cache_key, identity, timeout=settings.API_KEY_CACHE_SECONDS)
+    return identity

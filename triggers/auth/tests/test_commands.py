@@ -1,0 +1,56 @@
+"""create_api_key and revoke_api_key against DynamoDB Local, run in-process."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError
+
+from devstack.testing import run_command
+from triggers.auth.models import ApiKey
+from triggers.auth.selectors import api_key_hash, api_key_identity
+from triggers.auth.services import api_key_create
+from triggers.exceptions import ValidationFailedError
+
+pytestmark = pytest.mark.integration
+
+
+def test_create_api_key_prints_the_key_last_and_stores_only_its_hash(tables: str) -> None:
+    output = run_command("create_api_key", "--tenant", "cmd-tenant", "--name", "ci")
+
+    raw_key = output.strip().splitlines()[-1]
+    assert raw_key.startswith("trg_")
+    assert len(raw_key) > 40
+    record = ApiKey.get(api_key_hash(raw_key))
+    assert record.tenant_id == "cmd-tenant"
+    assert record.name == "ci"
+    assert raw_key not in str(record.attribute_values)
+    identity = api_key_identity(raw_key=raw_key)
+    assert identity is not None
+    assert identity.tenant_id == "cmd-tenant"
+
+
+@pytest.mark.parametrize("tenant", ["", "has space", "x" * 65, "a#b"])
+def test_bad_tenant_ids_are_refused_by_the_command_and_the_service(
+    tables: str, tenant: str
+) -> None:
+    with pytest.raises(CommandError, match="tenant id is 1-64 characters"):
+        run_command("create_api_key", "--tenant", tenant)
+    with pytest.raises(ValidationFailedError):
+        api_key_create(tenant_id=tenant, name="direct")
+
+
+def test_revoke_api_key_revokes_and_is_safe_to_repeat(tables: str) -> None:
+    raw_key = run_command("create_api_key", "--tenant", "cmd-tenant").strip().splitlines()[-1]
+
+    first = run_command("revoke_api_key", "--key", raw_key)
+    second = run_command("revoke_api_key", "--key", raw_key)
+
+    assert "is revoked" in first
+    assert "is revoked" in second
+    assert raw_key not in first
+    assert ApiKey.get(api_key_hash(raw_key)).revoked_at is not None
+
+
+def test_revoke_unknown_key_fails_clearly(tables: str) -> None:
+    with pytest.raises(CommandError, match="No such API key"):
+        run_command("revoke_api_key", "--key", "trg_unknown")
