@@ -11,6 +11,7 @@ The integration tests start the same processes through the functions below.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shlex
@@ -41,14 +42,20 @@ class Service:
     process: subprocess.Popen[bytes]
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """SIGTERM to its whole process group (gunicorn's workers too), SIGKILL after
+        `timeout` seconds: nothing it started outlives it."""
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.process.wait()
+        self._signal_group(signal.SIGKILL)  # anything of its group still left behind
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signum)  # its own session: group id == its pid
 
 
 def free_port() -> int:
@@ -82,7 +89,18 @@ def dynamodb_local_jar() -> Path | None:
     return jars[-1] if jars else None
 
 
-def _spawn(name: str, argv: list[str], url: str, log: IO[bytes] | None, **kw: object) -> Service:
+def _start(
+    name: str,
+    argv: list[str],
+    url: str,
+    log: IO[bytes] | None,
+    *,
+    path: str = "/",
+    timeout: float = 60.0,
+    **kw: object,
+) -> Service:
+    """Spawn a server and wait until it answers; if it does not (or Ctrl-C comes first),
+    stop it before giving up, so a failed start leaves nothing running."""
     process = subprocess.Popen(
         argv,
         stdout=log,  # None: inherit this terminal
@@ -90,7 +108,13 @@ def _spawn(name: str, argv: list[str], url: str, log: IO[bytes] | None, **kw: ob
         start_new_session=True,  # Ctrl-C reaches us, and we stop the children in order
         **kw,  # type: ignore[call-overload]
     )
-    return Service(name=name, url=url, process=process)
+    service = Service(name=name, url=url, process=process)
+    try:
+        wait_until_serving(service, path=path, timeout=timeout)
+    except BaseException:
+        service.stop()
+        raise
+    return service
 
 
 def start_dynamodb_local(
@@ -115,17 +139,13 @@ def start_dynamodb_local(
         *storage,
         *extra_args,
     ]
-    service = _spawn("DynamoDB Local", argv, f"http://127.0.0.1:{port}", log)
-    wait_until_serving(service)
-    return service
+    return _start("DynamoDB Local", argv, f"http://127.0.0.1:{port}", log)
 
 
 def start_moto(*, port: int, log: IO[bytes] | None = None) -> Service:
     moto = Path(sys.executable).with_name("moto_server")
     argv = [str(moto), "-H", "127.0.0.1", "-p", str(port)]
-    service = _spawn("moto server", argv, f"http://127.0.0.1:{port}", log)
-    wait_until_serving(service, path="/moto-api/")
-    return service
+    return _start("moto server", argv, f"http://127.0.0.1:{port}", log, path="/moto-api/")
 
 
 def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]:
@@ -151,18 +171,20 @@ def start_gunicorn(
     timeout: float = 60.0,
     root: Path = ROOT,
 ) -> Service:
-    """The service from the checkout at `root` (this one by default), on loopback."""
-    argv = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "--config",
-        str(root / "triggers" / "gunicorn_conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "triggers.wsgi:application",
-    ]
-    service = _spawn("gunicorn", argv, f"http://127.0.0.1:{port}", log, env=dict(env), cwd=root)
-    wait_until_serving(service, path="/v1/health", timeout=timeout)
-    return service
+    """The service from the checkout at `root` (this one by default), on loopback, started
+    as the Procfile starts it. (A checkout older than `triggers/serve.py`, compared by a
+    benchmark, is started with gunicorn's own command line.)"""
+    bind = ["--bind", f"127.0.0.1:{port}"]
+    if (root / "triggers" / "serve.py").exists():
+        argv = [sys.executable, "-m", "triggers.serve", *bind]
+    else:
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        config = str(root / "triggers" / "gunicorn_conf.py")
+        argv = [gunicorn, "--config", config, *bind, "triggers.wsgi:application"]
+    url = f"http://127.0.0.1:{port}"
+    return _start(
+        "gunicorn", argv, url, log, path="/v1/health/live", timeout=timeout, env=dict(env), cwd=root
+    )
 
 
 def manage(argv: list[str], env: Mapping[str, str], *, capture: bool = False) -> str:
@@ -186,10 +208,17 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner can read, from the first byte on."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+
+
 def _persistent_secret(path: Path) -> str:
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        _write_private(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -209,8 +238,7 @@ def _development_key(base_url: str, env: Mapping[str, str]) -> str:
         return key_file.read_text().strip()
     output = manage(["create_api_key", "--tenant", "dev", "--name", "make-run"], env, capture=True)
     key = output.strip().splitlines()[-1]
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
+    _write_private(key_file, key + "\n")
     return key
 
 
@@ -231,9 +259,17 @@ Triggers API is running at {base_url}   (Ctrl-C stops everything)
 
 @contextmanager
 def _running(services: list[Service]) -> Iterator[list[Service]]:
+    """Stops `services` in reverse order on the way out. A second Ctrl-C (or SIGTERM)
+    while stopping is acknowledged, not obeyed: no child is left behind."""
     try:
         yield services
     finally:
+
+        def patience(signum: int, frame: object) -> None:
+            print("Still stopping the local stack...", file=sys.stderr, flush=True)
+
+        signal.signal(signal.SIGINT, patience)
+        signal.signal(signal.SIGTERM, patience)
         for service in reversed(services):
             service.stop()
 
@@ -279,9 +315,10 @@ def run(port: int) -> int:
             "METRICS_FLUSH_INTERVAL_SECONDS": "10",
             "PORT": str(port),
         }
-        (DATA_DIR / "local.env").write_text(
+        _write_private(  # it holds the secret key
+            DATA_DIR / "local.env",
             "# Written by `make run`; read by `make manage` and `make apikey`.\n"
-            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in env.items())
+            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in env.items()),
         )
         full_env = {**os.environ, **env}
         manage(["create_tables", "--wait"], full_env)
@@ -307,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     if options.command == "run":
-        return run(options.port)
+        try:
+            return run(options.port)
+        except KeyboardInterrupt:  # during start-up: whatever had started is stopped by now
+            print("\nInterrupted: the local stack is stopped.", file=sys.stderr)
+            return 130
     env_file = DATA_DIR / "local.env"
     if not env_file.exists():
         print(f"{env_file} not found: start the stack with `make run` first.", file=sys.stderr)

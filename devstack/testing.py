@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from devstack.localstack import (
     start_gunicorn,
     start_moto,
 )
+
+_ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 # Read by triggers.settings, so set before pytest-django configures Django.
 TEST_ENV = {
@@ -228,6 +231,33 @@ def unreachable_server(tables: str, tmp_path_factory: pytest.TempPathFactory) ->
     env = server_env("http://127.0.0.1:9", DYNAMODB_MAX_RETRY_ATTEMPTS="0")
     with running_server(tmp_path_factory.mktemp("unreachable"), env) as running:
         yield running
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(route template, view class) for every route, e.g. ("/v1/events/{event_id}", View)."""
+    from django.urls import URLPattern, URLResolver  # Django is configured only by now
+
+    routes = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes += _routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            view = getattr(pattern.callback, "view_class", None)
+            routes.append(("/" + _ROUTE_CONVERTER.sub(r"{\1}", route), view))
+    return routes
+
+
+def served_operations() -> set[str]:
+    """`METHOD /path` for every route and method the URL configuration serves."""
+    from django.urls import get_resolver  # Django is configured only by now
+
+    operations = set()
+    for route, view in _routes(get_resolver().url_patterns):
+        for method in ("get", "post", "put", "patch", "delete"):
+            if hasattr(view, method):
+                operations.add(f"{method.upper()} {route}")
+    return operations
 
 
 def run_command(*args: str) -> str:

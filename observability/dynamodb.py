@@ -31,7 +31,10 @@ __all__ = ["RequestStats", "connect", "request_stats", "reset_request_stats"]
 
 logger = get_logger(__name__)
 
+# Failures the code asks for on purpose: conditional writes that lose (idempotent replays,
+# repeated acks), and DescribeTable on a table that does not exist yet (create_tables).
 _EXPECTED_FAILURES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+_EXPECTED_MISSES = frozenset({"DescribeTable"})
 _STARTED = "triggers_started"
 _TABLE = "triggers_table"
 _OPERATION = "triggers_operation"
@@ -105,7 +108,10 @@ def _finish(context: dict[str, Any], error_code: str | None) -> None:
     if error_code is None:
         logger.debug("dynamodb_call", **fields)
         return
-    level = logging.INFO if error_code in _EXPECTED_FAILURES else logging.WARNING
+    expected = error_code in _EXPECTED_FAILURES or (
+        error_code == "ResourceNotFoundException" and context.get(_OPERATION) in _EXPECTED_MISSES
+    )
+    level = logging.INFO if expected else logging.WARNING
     logger.log(level, "dynamodb_call_failed", error_code=error_code, **fields)
 
 

@@ -18,6 +18,8 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
+from triggers.env import env_choice
+
 __all__ = ["build_logging_config", "configure_structlog", "get_logger"]
 
 # Tracebacks as fields, without local variables: locals could hold API keys or payloads.
@@ -66,6 +68,17 @@ def _as_text(_: WrappedLogger, __: str, rendered: Any) -> str:
 def _as_bytes(_: WrappedLogger, __: str, rendered: Any) -> bytes:
     """For structlog's BytesLogger, which writes bytes."""
     return rendered if isinstance(rendered, bytes) else str(rendered).encode()
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "console")
+
+
+def log_settings() -> tuple[str, str]:
+    """LOG_LEVEL and LOG_FORMAT from the environment, validated (Django and gunicorn)."""
+    return env_choice("LOG_LEVEL", "INFO", LOG_LEVELS), env_choice(
+        "LOG_FORMAT", "json", LOG_FORMATS
+    )
 
 
 def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ __all__ = [
     "LATENCY_POLICY",
     "RATE_POLICY",
     "SUCCESS_RATE_MIN_PCT",
+    "UNWATCHED",
     "AlarmPolicy",
     "EndpointSpec",
 ]
@@ -26,7 +27,12 @@ class EndpointSpec:
     endpoint: str  # the route template, as in the Endpoint dimension
     method: str
     title: str
-    latency_p95_ms: float  # DESIGN.md's performance targets
+    latency_p95_ms: float  # the performance targets (docs/PERFORMANCE.md)
+
+    @property
+    def operation(self) -> str:
+        """`POST /v1/events`: the route as docs/API.md and the URL configuration name it."""
+        return f"{self.method} {self.endpoint}"
 
     @property
     def slug(self) -> str:
@@ -42,6 +48,15 @@ ENDPOINTS: Final = (
     EndpointSpec("/v1/events/{event_id}/ack", "POST", "Ack (POST /v1/events/{id}/ack)", 100),
     EndpointSpec("/v1/events/{event_id}", "DELETE", "Delete (DELETE /v1/events/{id})", 100),
 )
+
+# Routes the service serves that get no graphs or alarms of their own, and why. Every
+# route is either in ENDPOINTS or here (observability/tests/test_spec.py checks it).
+UNWATCHED: Final = {
+    "GET /v1/health": "polled by monitoring; its failures are DynamoDB's, alarmed per endpoint",
+    "GET /v1/health/live": "the load balancer's check; Elastic Beanstalk health watches it",
+    "GET /v1/schema": "documentation",
+    "GET /v1/docs": "documentation",
+}
 
 # Success = answered without a server error (status < 500); alarm below this share.
 SUCCESS_RATE_MIN_PCT: Final = 99.9

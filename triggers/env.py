@@ -64,10 +64,12 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, matched regardless of case (`info` is `INFO`)."""
     value = env_str(name, default)
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
-    return value
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
 
 
 def env_list(name: str, default: str) -> list[str]:

@@ -1,17 +1,18 @@
-"""gunicorn settings (Procfile, `make run`, tests). Every value can be overridden by env."""
+"""gunicorn settings (Procfile, `make run`, tests), read from the environment through the
+same validated helpers as the Django settings: a bad value stops gunicorn at start-up."""
 
 from __future__ import annotations
 
-import os
+from observability.logging import build_logging_config, log_settings
+from triggers.env import env_int, env_str
 
-from observability.logging import build_logging_config
-
-bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+_port = env_int("PORT", 8000, minimum=1, maximum=65535)
+bind = env_str("GUNICORN_BIND", f"127.0.0.1:{_port}")
 # Threads overlap the DynamoDB round trips that dominate a request; processes use the cores.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
+threads = env_int("GUNICORN_THREADS", 4, minimum=1)
+timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = 10
 keepalive = 5
 # Several servers (make run, tests, benchmarks) may run at once; none needs the control socket.
@@ -20,9 +21,8 @@ control_socket_disable = True
 # gunicorn's own lines use the service's renderer: JSON like everything else (or console).
 # Requests are logged by the service itself (request_finished), so the access log is off.
 accesslog = None
-logconfig_dict = build_logging_config(
-    level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "json")
-)
+_level, _format = log_settings()
+logconfig_dict = build_logging_config(level=_level, fmt=_format)
 
 
 def worker_exit(server: object, worker: object) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from observability.logging import build_logging_config, configure_structlog
+from observability.logging import build_logging_config, configure_structlog, log_settings
 from triggers import __version__
 from triggers.clock import TIMESTAMP_FORMAT
 from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -64,8 +64,10 @@ INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)
 
 # --- Django ---------------------------------------------------------------------------
 INSTALLED_APPS = [
+    "django.contrib.staticfiles",  # only for /v1/docs's Swagger UI assets
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_structlog",
     "triggers.auth",
     "events",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "observability.middleware.RequestContextMiddleware",
     "triggers.deadline.DynamoDBDeadlineMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,8 +92,13 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
-# The API is a JSON service; no templates, sessions or static files.
-TEMPLATES: list[dict[str, object]] = []
+# A JSON service: no sessions, no database. The one HTML page is /v1/docs (Swagger UI from
+# drf-spectacular's template), whose assets whitenoise serves from the installed
+# drf-spectacular-sidecar package itself: no CDN, no collectstatic step.
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+STATIC_URL = "/v1/docs/static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The body limit is enforced by the JSON parser (413); Django's own check would give a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
@@ -116,6 +124,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
     # Two endpoints answer a `status` with different choices; name each set.
     "ENUM_NAME_OVERRIDES": {
         "HealthStatusEnum": ["healthy", "unhealthy"],
@@ -134,8 +145,7 @@ METRICS_FLUSH_INTERVAL_SECONDS = env_float("METRICS_FLUSH_INTERVAL_SECONDS", 60.
 METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 1000, minimum=10)
 METRICS_MAX_PENDING_BATCHES = env_int("METRICS_MAX_PENDING_BATCHES", 10, minimum=1)
 
-LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "console"))
+LOG_LEVEL, LOG_FORMAT = log_settings()
 LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 configure_structlog(level=LOG_LEVEL, fmt=LOG_FORMAT)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from triggers.exceptions import ErrorCode, django_error_response
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/", include("inbox.urls")),
     path("v1/", include("observability.urls")),
     path("v1/schema", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 

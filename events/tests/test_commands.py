@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import uuid
+
 import pytest
 
+from devstack.localstack import ROOT
 from devstack.testing import run_command
 from events.tables import ALL_MODELS, table_state
 from triggers.aws import aws_client
@@ -64,3 +71,20 @@ def test_create_tables_dry_run_creates_nothing(tables: str, settings: object) ->
         assert not table_state(client, events_model.Meta.table_name, region="us-east-1").exists
     finally:
         events_model.Meta.table_name = original
+
+
+def test_creating_tables_logs_no_warning_for_the_tables_it_expects_to_miss(tables: str) -> None:
+    # GIVEN a prefix with no tables yet
+    env = {**os.environ, "TABLE_PREFIX": f"triggers-fresh-{uuid.uuid4().hex[:8]}"}
+
+    # WHEN create_tables makes them
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "create_tables"],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+
+    # THEN the lookups that found nothing are not reported as problems
+    assert result.stdout.strip().endswith("create_tables: 3 created, 0 already existed")
+    lines = [json.loads(line) for line in result.stderr.splitlines() + result.stdout.splitlines()
+             if line.startswith("{")]  # fmt: skip
+    assert [line for line in lines if line["level"] in ("warning", "error")] == []
