@@ -36,6 +36,8 @@ MILLISECONDS: Final = "Milliseconds"
 # The ErrorType of an unhandled exception: the error-rate alarm counts only these (bugs);
 # 503s (DynamoDB throttled/unreachable) lower the success rate instead.
 INTERNAL_ERROR_TYPE: Final = "INTERNAL_ERROR"
+# The ErrorType of a request that died with its worker, killed by gunicorn's timeout.
+WORKER_TIMEOUT_ERROR_TYPE: Final = "WORKER_TIMEOUT"
 
 # Values of the LookupMethod dimension: how a lookup by event id was served.
 LOOKUP_GSI: Final = "gsi"

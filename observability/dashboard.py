@@ -42,7 +42,8 @@ def _success_rate_widget(namespace: str) -> dict[str, Any]:
         metrics.append(
             [
                 {
-                    "expression": f"100 * {success} / {requests}",
+                    # FILL: no Success data point (every request failed) is 0 %, not a gap.
+                    "expression": f"100 * FILL({success}, 0) / {requests}",
                     "label": spec.title,
                     "id": f"rate{index}",
                 }
@@ -73,10 +74,11 @@ def _per_endpoint(namespace: str, metric: str, title: str) -> dict[str, Any]:
 
 
 def _search(namespace: str, title: str, metric: str, keys: list[str]) -> dict[str, Any]:
-    """One line per value of `keys` the metric has been published with (CloudWatch SEARCH)."""
+    """One line per value of `keys` the metric has been published with (CloudWatch SEARCH);
+    FILL draws minutes without any as 0 rather than a gap."""
     search = (
-        f"SEARCH('{{{namespace},{','.join(sorted(keys))}}} "
-        f"MetricName=\"{metric}\"', 'Sum', {_PERIOD})"
+        f"FILL(SEARCH('{{{namespace},{','.join(sorted(keys))}}} "
+        f"MetricName=\"{metric}\"', 'Sum', {_PERIOD}), 0)"
     )
     return {
         "title": title,

@@ -21,13 +21,15 @@ import functools
 import math
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.conf import settings
 
 from observability import constants as m
@@ -228,7 +230,18 @@ class BufferedPublisher:
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
+        # A fork (gunicorn's workers, with or without preloading) copies this object with
+        # whatever locks its threads held at that instant; the child starts afresh.
+        after_fork = weakref.WeakMethod(self._start_afresh)
+        os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
+
+    def _start_afresh(self) -> None:
+        """In a forked child: the parent's locks, flusher thread and data are not ours."""
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self.buffer = MetricsBuffer(max_series=self._max_series)
+        self.pending = deque()
+        self._thread = None
 
     # --- recording (request path: a lock and a dict update, nothing else) --------------
 
@@ -266,14 +279,9 @@ class BufferedPublisher:
     # --- flushing (background thread, worker exit) --------------------------------------
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._pid == os.getpid():
+        if self._thread is not None:
             return
         with self._flush_lock:
-            if self._pid != os.getpid():  # forked: the parent's thread and data are not ours
-                self.buffer = MetricsBuffer(max_series=self._max_series)
-                self.pending.clear()
-                self._pid = os.getpid()
-                self._thread = None
             if self._thread is None and not self._stopped:
                 self._thread = threading.Thread(
                     target=self._run, name="metrics-flusher", daemon=True
@@ -291,8 +299,9 @@ class BufferedPublisher:
             entries = self.buffer.drain(timestamp=datetime.now(UTC))
             for batch in batches(entries):
                 self._queue(batch)
+            unsent: deque[list[Datum]] = deque()
             while self.pending:
-                batch = self.pending[0]
+                batch = self.pending.popleft()
                 try:
                     self._sink(batch)
                 except Exception as exc:  # never let CloudWatch into a request
@@ -304,11 +313,14 @@ class BufferedPublisher:
                         will_retry=retry,
                     )
                     self.buffer.add_count(m.METRICS_PUBLISH_FAILURES, ())
-                    if not retry:
-                        self.pending.popleft()
+                    if retry:
+                        unsent.append(batch)
+                    else:
                         self.buffer.count_dropped(len(batch))
-                    return
-                self.pending.popleft()
+                    if _unreachable(exc):  # the other batches would fail the same way
+                        unsent.extend(self.pending)
+                        self.pending.clear()
+            self.pending = unsent
 
     def _queue(self, batch: list[Datum]) -> None:
         if len(self.pending) >= self._max_pending:
@@ -327,13 +339,19 @@ class BufferedPublisher:
         final.join(timeout=timeout)
 
 
+def _unreachable(exc: Exception) -> bool:
+    """CloudWatch could not be reached at all (not: it answered with an error)."""
+    return isinstance(exc, BotoConnectionError | HTTPClientError | OSError)
+
+
 def _retryable(exc: Exception) -> bool:
-    """Throttling, server errors and network failures are retried; a rejected request is not."""
+    """Throttling, server errors and network failures are retried. A rejected batch (a 4xx)
+    is not, nor anything else that went wrong (a bug would fail again the same way)."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
         code = exc.response.get("Error", {}).get("Code", "")
         return status >= 500 or status == 429 or "Throttl" in code
-    return True
+    return _unreachable(exc)
 
 
 def cloudwatch_sink(namespace: str) -> Sink:

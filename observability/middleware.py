@@ -10,10 +10,17 @@ import structlog
 from django.http import HttpRequest, HttpResponseBase
 
 from observability import dynamodb, metrics
+from observability.constants import WORKER_TIMEOUT_ERROR_TYPE
+from observability.logging import get_logger
 from observability.request_id import REQUEST_ID_HEADER, resolve_request_id
 from observability.routes import endpoint_of
 
 _META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+
+logger = get_logger(__name__)
+
+# The requests this process is serving now, for when gunicorn kills it mid-request.
+_in_flight: dict[int, HttpRequest] = {}
 
 
 class RequestContextMiddleware:
@@ -39,9 +46,11 @@ class RequestContextMiddleware:
         request.META[_META_KEY] = request_id
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.bind_contextvars(method=request.method, ip=client_ip(request))
+        _in_flight[id(request)] = request
         try:
             response = self.get_response(request)
         finally:
+            _in_flight.pop(id(request), None)
             structlog.contextvars.clear_contextvars()
         response[REQUEST_ID_HEADER] = request_id
         metrics.record_request(
@@ -75,3 +84,31 @@ def duration_ms(request: HttpRequest) -> float:
     """Milliseconds since RequestContextMiddleware saw the request."""
     started: float = getattr(request, "started_at", time.monotonic())
     return round((time.monotonic() - started) * 1000, 3)
+
+
+def record_abandoned_requests() -> int:
+    """gunicorn's `worker_abort` hook: the master is killing this worker (it stopped
+    answering within GUNICORN_TIMEOUT), so every request it is serving dies unanswered
+    (the client sees a 502 from the load balancer). Log and count each one as such.
+    Returns how many there were."""
+    abandoned = list(_in_flight.values())
+    for request in abandoned:
+        endpoint = endpoint_of(request)
+        method = request.method or ""
+        elapsed = duration_ms(request)
+        logger.error(
+            "request_abandoned",
+            request_id=getattr(request, "request_id", ""),
+            endpoint=endpoint,
+            method=method,
+            duration_ms=elapsed,
+            reason="worker_timeout",
+        )
+        metrics.record_request(
+            endpoint=endpoint,
+            method=method,
+            status_code=502,
+            duration_ms=elapsed,
+            error_type=WORKER_TIMEOUT_ERROR_TYPE,
+        )
+    return len(abandoned)

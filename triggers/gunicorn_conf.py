@@ -30,3 +30,11 @@ def worker_exit(server: object, worker: object) -> None:
     from observability.metrics import shutdown_publisher  # noqa: PLC0415 - Django is loaded
 
     shutdown_publisher()
+
+
+def worker_abort(worker: object) -> None:
+    """The master kills a worker that stopped answering within `timeout`: count the
+    requests dying with it (worker_exit then publishes them)."""
+    from observability.middleware import record_abandoned_requests  # noqa: PLC0415
+
+    record_abandoned_requests()

@@ -30,6 +30,8 @@ MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=3
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
+# Active keys a process caches at once; past it the cache evicts a third of its entries.
+API_KEY_CACHE_MAX_KEYS = env_int("API_KEY_CACHE_MAX_KEYS", 10_000, minimum=10)
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
 
 # --- DynamoDB: how long and how much one request may ask of it (docs/RELIABILITY.md) ---
@@ -99,7 +101,13 @@ TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP
 STATIC_URL = "/v1/docs/static/"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Per process: active API keys and the health probe's result.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": API_KEY_CACHE_MAX_KEYS + 10},
+    }
+}
 # The body limit is enforced by the JSON parser (413); Django's own check would give a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 

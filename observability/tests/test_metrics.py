@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -214,6 +217,114 @@ def test_a_rejected_batch_is_dropped_not_retried_forever() -> None:
     publisher.flush()
     assert len(attempts) == 2  # the second flush sends only the new failure counter
     assert len(publisher.pending) == 0
+
+
+def _server_error() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+        "PutMetricData",
+    )
+
+
+def _filled(publisher: BufferedPublisher, batches_wanted: int) -> None:
+    """Queue `batches_wanted` full PutMetricData batches in the publisher."""
+    for n in range(MAX_ENTRIES_PER_CALL * batches_wanted):
+        publisher.count(f"Metric{n}")
+
+
+def test_one_failed_batch_does_not_hold_back_the_others() -> None:
+    # GIVEN a CloudWatch that answers 500 to the first batch only
+    sent: list[int] = []
+    calls = 0
+
+    def first_fails(batch: list[dict[str, Any]]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise _server_error()
+        sent.append(len(batch))
+
+    publisher = BufferedPublisher(
+        sink=first_fails, interval=3600, max_series=10_000, max_pending=10
+    )
+    _filled(publisher, 3)
+
+    # WHEN it flushes, THEN the other batches go out and the failed one waits for the next flush
+    publisher.flush()
+    assert len(sent) == 2
+    assert len(publisher.pending) == 1
+    publisher.flush()
+    assert len(sent) == 4  # the retried batch, and the failure counter's own batch
+    assert not publisher.pending
+
+
+def test_an_unreachable_cloudwatch_is_not_asked_once_per_batch() -> None:
+    calls: list[int] = []
+
+    def unreachable(batch: list[dict[str, Any]]) -> None:
+        calls.append(len(batch))
+        raise ConnectionRefusedError("CloudWatch is unreachable")
+
+    publisher = BufferedPublisher(
+        sink=unreachable, interval=3600, max_series=10_000, max_pending=10
+    )
+    _filled(publisher, 3)
+    publisher.flush()
+    assert len(calls) == 1  # the rest would fail the same way
+    assert len(publisher.pending) == 3  # all kept for the next flush
+
+
+def test_only_retryable_errors_are_retried() -> None:
+    # GIVEN a batch that fails with an error that would fail again (a bug, a bad parameter)
+    attempts: list[int] = []
+
+    def broken(batch: list[dict[str, Any]]) -> None:
+        attempts.append(len(batch))
+        raise TypeError("unexpected keyword argument")
+
+    publisher = make_publisher(broken)
+    publisher.count(m.EVENTS_INGESTED)
+
+    # WHEN it is flushed, THEN it is tried once and dropped, not kept for every next flush
+    publisher.flush()
+    assert attempts == [1]
+    assert publisher.pending == deque()
+
+    # AND the next flush reports the drop and the failure, without the dropped batch
+    sent: list[list[dict[str, Any]]] = []
+    publisher._sink = sent.append
+    publisher.flush()
+    values = {entry["MetricName"]: entry["Value"] for entry in sent[0]}
+    assert values == {m.METRICS_DROPPED: 1, m.METRICS_PUBLISH_FAILURES: 1}
+
+
+def test_a_fork_while_a_flush_holds_its_lock_cannot_deadlock_the_child() -> None:
+    # GIVEN a publisher whose flush is in progress (its lock held) in another thread
+    release = threading.Event()
+    publisher = make_publisher(lambda batch: release.wait(30))
+    publisher.count(m.EVENTS_INGESTED)
+    flushing = threading.Thread(target=publisher.flush, daemon=True)
+    flushing.start()
+    time.sleep(0.1)
+
+    # WHEN the process forks (as gunicorn does, e.g. with preload_app)
+    child = os.fork()
+    if child == 0:  # the child: record and flush, as a worker would
+        delivered: list[int] = []
+        publisher._sink = lambda batch: delivered.append(len(batch))
+        publisher.count(m.EVENTS_INGESTED)
+        publisher.flush()
+        os._exit(0 if delivered == [1] else 1)
+
+    # THEN the child is not stuck on the lock it inherited
+    deadline = time.monotonic() + 10
+    while (waited := os.waitpid(child, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the forked child deadlocked on the publisher's lock")
+        time.sleep(0.05)
+    release.set()
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
 
 
 def test_shutdown_is_bounded_even_if_cloudwatch_hangs() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-import socket
+import signal
 import threading
 import time
 import uuid
@@ -13,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from devstack.faultproxy import FaultProxy, Mode
 from devstack.testing import Server, make_client, running_server, server_env
 from observability import constants as m
 from observability.alarms import alarm_definitions
@@ -204,37 +208,13 @@ def test_every_metric_the_dashboard_and_alarms_use_is_emitted(traffic: dict[str,
     assert missing == []
 
 
-class _BlackHole:
-    """A TCP server on loopback that accepts connections and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(connection)
-
-    def close(self) -> None:
-        for connection in self.held:
-            connection.close()
-        self.sock.close()
-
-
 @pytest.mark.parametrize("failure", ["refuses", "hangs"])
 def test_a_broken_cloudwatch_changes_no_response(
     tables: str, tmp_path_factory: pytest.TempPathFactory, failure: str
 ) -> None:
     # GIVEN a server whose CloudWatch refuses connections or never answers, flushing often
-    hole = _BlackHole()
+    hole = FaultProxy(upstream_port=9)  # DROP: accepts, reads, never answers
+    hole.mode = Mode.DROP
     endpoint = hole.url if failure == "hangs" else "http://127.0.0.1:9"
     env = metrics_env(tables, endpoint, stage="Broken", interval="0.1")
     directory: Path = tmp_path_factory.mktemp(f"cloudwatch-{failure}")
@@ -282,3 +262,51 @@ def test_a_worker_publishes_what_it_buffered_when_it_exits(
         Statistics=["Sum"],
     )
     assert sum(point["Sum"] for point in response["Datapoints"]) == 3
+
+
+def test_requests_dying_with_a_worker_killed_for_its_timeout_are_counted(
+    tables: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # GIVEN a server whose DynamoDB answers slowly, so a request stays in flight
+    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]), delay_seconds=10)
+    env = server_env(
+        proxy.url,
+        WEB_CONCURRENCY="1",
+        API_KEY_CACHE_SECONDS="3600",
+        METRICS_BACKEND="log",
+        METRICS_FLUSH_INTERVAL_SECONDS="3600",  # only the worker's exit flushes
+    )
+    with running_server(tmp_path_factory.mktemp("abandoned"), env) as server:
+        api = make_client(server)
+        assert api.get("/v1/inbox").status_code == 200  # the key is cached from here on
+        proxy.mode = Mode.DELAY
+        in_flight = threading.Thread(target=lambda: _ignore_errors(api.get, "/v1/inbox"))
+        in_flight.start()
+        time.sleep(0.5)
+
+        # WHEN gunicorn's master gives up on the worker: SIGABRT, as its timeout does
+        (worker,) = _children(server.service.process.pid)
+        os.kill(worker, signal.SIGABRT)
+        in_flight.join(timeout=30)
+
+        # THEN the request that died with it is logged and counted as a 502 WORKER_TIMEOUT
+        wait_for(lambda: any(line["event"] == "metrics_flushed" for line in server.log_lines()))
+        lines = server.log_lines()
+        (abandoned,) = [line for line in lines if line["event"] == "request_abandoned"]
+        assert (abandoned["endpoint"], abandoned["reason"]) == ("/v1/inbox", "worker_timeout")
+        errors = server.published(m.ERRORS)
+        assert {"Endpoint": "/v1/inbox", "Method": "GET", "ErrorType": "WORKER_TIMEOUT"} in errors
+    proxy.close()
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def _ignore_errors(call: Any, *args: Any) -> None:
+    with contextlib.suppress(requests.RequestException):
+        call(*args)

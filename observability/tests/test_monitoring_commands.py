@@ -13,6 +13,7 @@ from devstack.testing import run_command
 from observability.alarms import alarm_definitions
 from observability.constants import namespace
 from observability.dashboard import dashboard_body
+from observability.tests.cloudwatch_rules import alarm_problems, dashboard_problems
 from triggers.aws import aws_client
 
 pytestmark = pytest.mark.integration
@@ -26,14 +27,50 @@ def aws(moto_url: str) -> str:
     return moto_url
 
 
-def test_setup_dashboard_round_trips_the_spec(aws: str) -> None:
+def test_setup_dashboard_puts_a_body_cloudwatch_would_accept(aws: str) -> None:
     output = run_command("setup_dashboard")
 
-    assert output.strip().splitlines()[-1].startswith("setup_dashboard: TriggersAPI-Test is up")
     stored = aws_client("cloudwatch").get_dashboard(DashboardName="TriggersAPI-Test")
-    assert json.loads(stored["DashboardBody"]) == dashboard_body(
-        namespace=namespace(STAGE), region="us-east-1"
+    body = json.loads(stored["DashboardBody"])
+    assert dashboard_problems(body) == []
+    assert output.strip().splitlines()[-1] == (
+        f"setup_dashboard: TriggersAPI-Test is up to date ({len(body['widgets'])} widgets, "
+        "us-east-1)"
     )
+    widgets = body["widgets"]
+    assert all(w["properties"]["region"] == "us-east-1" for w in widgets)
+    # the grid has no overlaps: two columns of 12, rows of 6
+    cells = {(w["x"], w["y"]) for w in widgets}
+    assert len(cells) == len(widgets)
+
+
+def _broken(body: dict[str, Any], change: Any) -> dict[str, Any]:
+    broken = json.loads(json.dumps(body))
+    change(broken)
+    return broken
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b["widgets"][0].update(x=20, width=12),  # off the 24-column grid
+        lambda b: b["widgets"][0]["properties"].pop("region"),
+        lambda b: b["widgets"][0]["properties"].update(period=90),
+        lambda b: b["widgets"][0]["properties"]["metrics"][0].insert(2, "Endpoint"),  # odd dims
+        lambda b: b["widgets"][0]["properties"]["metrics"][0][-1].update(stat="p95x"),
+        lambda b: b.update(widgets=b["widgets"] * 40),  # over 500 widgets
+    ],
+)
+def test_the_dashboard_checks_catch_what_cloudwatch_rejects(change: Any) -> None:
+    body = dashboard_body(namespace=namespace(STAGE), region="us-east-1")
+    assert dashboard_problems(_broken(body, change)) != []
+
+
+def test_the_dashboard_checks_catch_an_expression_with_an_undefined_id() -> None:
+    body = dashboard_body(namespace=namespace(STAGE), region="us-east-1")
+    rate = next(w for w in body["widgets"] if w["properties"]["title"].startswith("Success"))
+    rate["properties"]["metrics"][0][0]["expression"] = "100 * FILL(s0, 0) / nothing"
+    assert any("nothing" in problem for problem in dashboard_problems(body))
 
 
 def test_setup_dashboard_twice_leaves_one_dashboard(aws: str) -> None:
@@ -79,48 +116,47 @@ _COMPARED = (
 )  # fmt: skip
 
 
-def _normalized_dims(dims: list[dict[str, str]]) -> list[tuple[str, str]]:
-    return sorted((d["Name"], d["Value"]) for d in dims)
+def test_the_alarms_are_what_cloudwatch_would_accept() -> None:
+    actions = ["arn:aws:sns:us-east-1:123456789012:oncall"]
+    alarms = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=actions)
+    assert len(alarms) == 3 * 5  # latency, success rate, error rate per watched endpoint
+    assert [problem for alarm in alarms for problem in alarm_problems(alarm)] == []
 
 
-def _normalized_queries(queries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    result = []
-    for query in queries:
-        stat = query.get("MetricStat")
-        if stat:
-            metric = stat["Metric"]
-            result.append(
-                (
-                    query["Id"],
-                    metric["MetricName"],
-                    tuple(_normalized_dims(metric["Dimensions"])),
-                    stat["Stat"],
-                    stat["Period"],
-                    query.get("ReturnData"),
-                )
-            )
-        else:
-            result.append((query["Id"], query["Expression"], query.get("ReturnData")))
-    return result
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: a.update(AlarmName="x" * 256),
+        lambda a: a.update(DatapointsToAlarm=9),  # more than EvaluationPeriods
+        lambda a: a.update(Period=90),
+        lambda a: a.update(EvaluationPeriods=1441),  # over a day of 60 s periods
+        lambda a: a.update(ExtendedStatistic="p999"),
+        lambda a: a.update(AlarmActions=["not-an-arn"]),
+        lambda a: a.update(TreatMissingData="sometimes"),
+    ],
+)
+def test_the_alarm_checks_catch_what_cloudwatch_rejects(change: Any) -> None:
+    latency = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=[])[0]
+    assert alarm_problems(_broken(latency, change)) != []
 
 
-def test_setup_alarms_round_trips_the_spec_with_a_new_topic(aws: str) -> None:
+def test_the_alarm_checks_catch_broken_metric_math() -> None:
+    rate = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=[])[1]
+    undefined = _broken(rate, lambda a: a["Metrics"][2].update(Expression="100 * ok / all"))
+    two_results = _broken(rate, lambda a: a["Metrics"][0].update(ReturnData=True))
+    assert any("all" in problem for problem in alarm_problems(undefined))
+    assert alarm_problems(two_results) != []
+
+
+def test_setup_alarms_creates_the_topic_and_notifies_it_on_alarm_and_ok(aws: str) -> None:
     output = run_command("setup_alarms", "--create-topic", "triggers-oncall")
 
     topic_arn = aws_client("sns").create_topic(Name="triggers-oncall")["TopicArn"]
-    expected = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=[topic_arn])
     described = _described()
-    assert sorted(described) == sorted(a["AlarmName"] for a in expected)
-    assert len(expected) == 15
-    for alarm in expected:
-        got = described[alarm["AlarmName"]]
-        for field in _COMPARED:
-            if field in alarm:
-                assert got[field] == alarm[field], (alarm["AlarmName"], field)
-        if "Dimensions" in alarm:
-            assert _normalized_dims(got["Dimensions"]) == _normalized_dims(alarm["Dimensions"])
-        if "Metrics" in alarm:
-            assert _normalized_queries(got["Metrics"]) == _normalized_queries(alarm["Metrics"])
+    assert len(described) == 15
+    for alarm in described.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [topic_arn]
+        assert alarm["ActionsEnabled"] is True
     assert output.strip().splitlines()[-1] == (
         f"setup_alarms: put 15 alarms, deleted 0; actions: {topic_arn}"
     )
@@ -169,3 +205,37 @@ def test_setup_alarms_dry_run_prints_every_alarm_and_writes_nothing(aws: str) ->
 def test_setup_alarms_rejects_a_malformed_topic_arn(aws: str) -> None:
     with pytest.raises(CommandError, match="must be an ARN"):
         run_command("setup_alarms", "--sns-topic-arn", "ops-topic")
+
+
+def test_drill_alarms_drives_every_alarm_to_alarm_and_back_to_ok(aws: str) -> None:
+    # GIVEN the alarms, notifying a topic that exists
+    run_command("setup_alarms", "--create-topic", "triggers-oncall")
+    before = {name: alarm["StateValue"] for name, alarm in _described().items()}
+
+    # WHEN a drill is asked for without --yes, or as a dry run, THEN nobody is paged
+    with pytest.raises(CommandError, match="pass --yes"):
+        run_command("drill_alarms")
+    dry = run_command("drill_alarms", "--dry-run")
+    assert dry.strip().splitlines()[-1].startswith("drill_alarms: would drive 15 alarms")
+    assert {name: alarm["StateValue"] for name, alarm in _described().items()} == before
+
+    # WHEN the drill runs
+    output = run_command("drill_alarms", "--yes")
+
+    # THEN each alarm went to ALARM (notifying the topic) and back to OK (notifying again)
+    lines = output.strip().splitlines()
+    assert sorted(lines[:-1]) == sorted(f"{name}: ALARM, then OK" for name in before)
+    assert lines[-1].startswith("drill_alarms: 15 alarms went to ALARM and back to OK")
+    for alarm in _described().values():
+        assert alarm["StateValue"] == "OK"
+        assert "Paging drill" in alarm["StateReason"]
+
+
+def test_drill_alarms_refuses_when_a_topic_does_not_exist(aws: str) -> None:
+    run_command("setup_alarms", "--sns-topic-arn", "arn:aws:sns:us-east-1:123456789012:gone")
+    before = {name: alarm["StateValue"] for name, alarm in _described().items()}
+
+    with pytest.raises(CommandError, match="notifies arn:aws:sns:us-east-1:123456789012:gone"):
+        run_command("drill_alarms", "--yes")
+
+    assert {name: alarm["StateValue"] for name, alarm in _described().items()} == before
