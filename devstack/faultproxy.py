@@ -68,6 +68,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.delay_seconds = delay_seconds
         self.mode = Mode.PASS
+        self.requests_seen = 0  # requests read so far, whatever was done with them
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -95,6 +96,7 @@ class FaultProxy:
         request = _read_http_message(client)
         if request is None:
             return
+        self.requests_seen += 1
         mode = self.mode
         if mode is Mode.RESET:
             # SO_LINGER with a zero timeout turns close() into a TCP RST.

@@ -245,6 +245,7 @@ def _development_key(base_url: str, env: Mapping[str, str]) -> str:
 def _banner(base_url: str, key: str, dynamodb: str) -> str:
     return f"""
 Triggers API is running at {base_url}   (Ctrl-C stops everything)
+  Interactive docs: {base_url}/v1/docs
   DynamoDB: {dynamodb}; data in {DATA_DIR}
   Environment for a second terminal: {DATA_DIR / "local.env"}  (make manage ARGS="...")
   Development API key (tenant "dev"): {key}

@@ -282,17 +282,14 @@ def store_pending_events(
     service writes them, by BatchWriteItem from 4 threads: fast bulk data for tests.
     Returns their ids, oldest first."""
     from events.models import Event  # Django is configured only by now
-    from events.services import pending_event
+    from events.services import EventDraft, pending_event
     from triggers.aws import aws_client
 
     start = created or datetime.now(UTC)
     events = [
         pending_event(
             tenant_id=tenant_id,
-            source=source,
-            event_type=event_type,
-            payload=f'{{"n":{n}}}',
-            metadata={},
+            draft=EventDraft(source=source, event_type=event_type, payload=f'{{"n":{n}}}'),
             now=start + timedelta(microseconds=n),
         )
         for n in range(count)

@@ -76,19 +76,16 @@ class EventMetadataOutSerializer(serializers.Serializer[Any]):
 class EventCreatedOutSerializer(serializers.Serializer[Any]):
     event_id = serializers.CharField()
     created_at = serializers.DateTimeField()
+    source = serializers.CharField()  # type: ignore[assignment]  # DRF Field.source
+    event_type = serializers.CharField()
     status = serializers.CharField()
-    source = serializers.CharField()  # type: ignore[assignment]  # DRF Field.source
-    event_type = serializers.CharField()
 
 
-class EventOutSerializer(serializers.Serializer[Any]):
-    event_id = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    source = serializers.CharField()  # type: ignore[assignment]  # DRF Field.source
-    event_type = serializers.CharField()
+class EventOutSerializer(EventCreatedOutSerializer):
+    """The whole event: what POST answers, plus its payload, metadata and ack time."""
+
     payload = RawJSONField()
     metadata = EventMetadataOutSerializer()
-    status = serializers.CharField()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
 
 

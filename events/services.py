@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from triggers.exceptions import (
 from triggers.ids import new_event_id
 
 __all__ = [
+    "EventDraft",
     "IngestedEvent",
     "event_acknowledge",
     "event_delete",
@@ -64,30 +65,32 @@ class IngestedEvent:
     replayed: bool
 
 
-def _request_hash(*, source: str, event_type: str, payload: str, metadata: dict[str, Any]) -> str:
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """What a producer sends for one event, validated (`payload` as compact JSON text)."""
+
+    source: str
+    event_type: str
+    payload: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _request_hash(draft: EventDraft) -> str:
     """Fingerprint of a request body: metadata with its defaults applied (no `priority` is
     `"normal"`), ignoring where the idempotency key was given."""
     canonical = {
-        "source": source,
-        "event_type": event_type,
-        "payload": payload,
+        "source": draft.source,
+        "event_type": draft.event_type,
+        "payload": draft.payload,
         "metadata": {
-            "correlation_id": metadata.get("correlation_id"),
-            "priority": metadata.get("priority", DEFAULT_PRIORITY),
+            "correlation_id": draft.metadata.get("correlation_id"),
+            "priority": draft.metadata.get("priority", DEFAULT_PRIORITY),
         },
     }
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def pending_event(
-    *,
-    tenant_id: str,
-    source: str,
-    event_type: str,
-    payload: str,
-    metadata: dict[str, Any],
-    now: datetime | None = None,
-) -> Event:
+def pending_event(*, tenant_id: str, draft: EventDraft, now: datetime | None = None) -> Event:
     """A new pending event, as the service writes it (not saved): in the tenant's inbox
     and in the per-source and per-type inbox indexes until it is acknowledged."""
     now = now or utcnow()
@@ -97,14 +100,14 @@ def pending_event(
         f"{format_timestamp(now)}#{event_id}",
         event_id=event_id,
         created_at=now,
-        source=source,
-        event_type=event_type,
-        payload=payload,
-        metadata=EventMetadata(**metadata),
+        source=draft.source,
+        event_type=draft.event_type,
+        payload=draft.payload,
+        metadata=EventMetadata(**draft.metadata),
         status=STATUS_PENDING,
         inbox_tenant=tenant_id,
-        inbox_source=inbox_key(tenant_id, source),
-        inbox_event_type=inbox_key(tenant_id, event_type),
+        inbox_source=inbox_key(tenant_id, draft.source),
+        inbox_event_type=inbox_key(tenant_id, draft.event_type),
         expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
     )
 
@@ -147,13 +150,7 @@ def _live_record(record_key: str, reason_item: dict[str, Any] | None) -> Idempot
 
 
 def event_ingest(
-    *,
-    tenant_id: str,
-    source: str,
-    event_type: str,
-    payload: str,
-    metadata: dict[str, Any],
-    idempotency_key: str | None = None,
+    *, tenant_id: str, draft: EventDraft, idempotency_key: str | None = None
 ) -> IngestedEvent:
     """Store a new pending event.
 
@@ -162,21 +159,14 @@ def event_ingest(
     a different body is a ConflictError, and concurrent duplicates cannot both land.
     """
     if idempotency_key is not None:
-        metadata = {**metadata, "idempotency_key": idempotency_key}
-    event = pending_event(
-        tenant_id=tenant_id,
-        source=source,
-        event_type=event_type,
-        payload=payload,
-        metadata=metadata,
-    )
+        draft = replace(draft, metadata={**draft.metadata, "idempotency_key": idempotency_key})
+    event = pending_event(tenant_id=tenant_id, draft=draft)
+    payload = draft.payload
     if idempotency_key is None:
         event.save()
         return _recorded(_answer(event, replayed=False), payload)
 
-    request_hash = _request_hash(
-        source=source, event_type=event_type, payload=payload, metadata=metadata
-    )
+    request_hash = _request_hash(draft)
     record_key = f"{tenant_id}#{idempotency_key}"
     for _ in range(_TRANSACTION_ATTEMPTS):
         now = utcnow()
@@ -185,8 +175,8 @@ def event_ingest(
             request_hash=request_hash,
             event_id=event.event_id,
             created_at=event.created_at,
-            source=source,
-            event_type=event_type,
+            source=draft.source,
+            event_type=draft.event_type,
             expires_at=now + timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS),
         )
         # An expired record that TTL has not swept yet must not block the key.

@@ -52,10 +52,12 @@ class EventCollectionView(ApiView):
         metadata = data.get("metadata", {})
         ingested = services.event_ingest(
             tenant_id=tenant_of(request),
-            source=data["source"],
-            event_type=data["event_type"],
-            payload=data["payload"],
-            metadata=metadata,
+            draft=services.EventDraft(
+                source=data["source"],
+                event_type=data["event_type"],
+                payload=data["payload"],
+                metadata=metadata,
+            ),
             idempotency_key=resolve_idempotency_key(
                 header=request.headers.get(IDEMPOTENCY_KEY_HEADER), metadata=metadata
             ),

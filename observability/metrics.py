@@ -24,6 +24,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -41,6 +42,7 @@ __all__ = [
     "MetricsBuffer",
     "MetricsPublisher",
     "NoopPublisher",
+    "RequestOutcome",
     "bucket_ms",
     "get_publisher",
     "record_budget_exhausted",
@@ -177,16 +179,19 @@ def batches(entries: list[Datum]) -> Iterable[list[Datum]]:
         yield batch
 
 
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """One answered request, as the metrics see it."""
+
+    endpoint: str  # the route template, or UNMATCHED_ENDPOINT
+    method: str
+    status_code: int
+    duration_ms: float
+    error_type: str | None  # the error envelope's code; None for a success
+
+
 class MetricsPublisher(Protocol):
-    def record_request(
-        self,
-        *,
-        endpoint: str,
-        method: str,
-        status_code: int,
-        duration_ms: float,
-        error_type: str | None,
-    ) -> None: ...
+    def record_request(self, outcome: RequestOutcome) -> None: ...
 
     def count(
         self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
@@ -198,7 +203,7 @@ class MetricsPublisher(Protocol):
 class NoopPublisher:
     """METRICS_BACKEND=none: every call does nothing."""
 
-    def record_request(self, **_: Any) -> None:
+    def record_request(self, outcome: RequestOutcome) -> None:
         pass
 
     def count(
@@ -245,22 +250,15 @@ class BufferedPublisher:
 
     # --- recording (request path: a lock and a dict update, nothing else) --------------
 
-    def record_request(
-        self,
-        *,
-        endpoint: str,
-        method: str,
-        status_code: int,
-        duration_ms: float,
-        error_type: str | None,
-    ) -> None:
-        dims = _dimensions(Endpoint=endpoint, Method=_method(method))
+    def record_request(self, outcome: RequestOutcome) -> None:
+        dims = _dimensions(Endpoint=outcome.endpoint, Method=_method(outcome.method))
         self._count(m.REQUESTS, dims)
-        self._sample(m.LATENCY, dims, duration_ms)
-        if status_code < 500:
+        self._sample(m.LATENCY, dims, outcome.duration_ms)
+        if outcome.status_code < 500:
             self._count(m.SUCCESS, dims)
-        if status_code >= 400:
-            error_dims = (*dims, (m.ERROR_TYPE, error_type or f"HTTP_{status_code}"))
+        if outcome.status_code >= 400:
+            error_type = outcome.error_type or f"HTTP_{outcome.status_code}"
+            error_dims = (*dims, (m.ERROR_TYPE, error_type))
             self._count(m.ERRORS, tuple(sorted(error_dims)))
 
     def count(
@@ -403,16 +401,8 @@ def shutdown_publisher() -> None:
 # Helpers for the call sites: one line each, whatever the backend.
 
 
-def record_request(
-    *, endpoint: str, method: str, status_code: int, duration_ms: float, error_type: str | None
-) -> None:
-    get_publisher().record_request(
-        endpoint=endpoint,
-        method=method,
-        status_code=status_code,
-        duration_ms=duration_ms,
-        error_type=error_type,
-    )
+def record_request(outcome: RequestOutcome) -> None:
+    get_publisher().record_request(outcome)
 
 
 def record_event_ingestion(count: int) -> None:

@@ -54,11 +54,13 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
         response[REQUEST_ID_HEADER] = request_id
         metrics.record_request(
-            endpoint=endpoint_of(request),
-            method=request.method or "",
-            status_code=response.status_code,
-            duration_ms=duration_ms(request),
-            error_type=getattr(response, "error_code", None),
+            metrics.RequestOutcome(
+                endpoint=endpoint_of(request),
+                method=request.method or "",
+                status_code=response.status_code,
+                duration_ms=duration_ms(request),
+                error_type=getattr(response, "error_code", None),
+            )
         )
         return response
 
@@ -105,10 +107,12 @@ def record_abandoned_requests() -> int:
             reason="worker_timeout",
         )
         metrics.record_request(
-            endpoint=endpoint,
-            method=method,
-            status_code=502,
-            duration_ms=elapsed,
-            error_type=WORKER_TIMEOUT_ERROR_TYPE,
+            metrics.RequestOutcome(
+                endpoint=endpoint,
+                method=method,
+                status_code=502,
+                duration_ms=elapsed,
+                error_type=WORKER_TIMEOUT_ERROR_TYPE,
+            )
         )
     return len(abandoned)

@@ -221,17 +221,21 @@ def compare(
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="triggers-perf-") as tmp:
         work_dir = Path(tmp)
+
+        def warm_up(service: Service, key: str, duration: str) -> None:
+            run_k6(
+                scenario,
+                base_url=service.url,
+                key=key,
+                vus=vus,
+                duration=duration,
+                work_dir=work_dir,
+            )
+
         with dynamodb(work_dir) as base_env:
             key = api_key(base_env, tenant="perf-jvm-warmup")
             with gunicorn(base_env, work_dir / "warmup.log") as service:
-                run_k6(
-                    scenario,
-                    base_url=service.url,
-                    key=key,
-                    vus=vus,
-                    duration=jvm_warmup,
-                    work_dir=work_dir,
-                )
+                warm_up(service, key, jvm_warmup)
             for round_number in range(1, rounds + 1):
                 # A B, B A, A B...: neither variant always runs right after the other.
                 order = list(variants.items())
@@ -241,14 +245,7 @@ def compare(
                     env = {**base_env, **extra}
                     key = api_key(env, tenant=f"perf-{name}-{round_number}")
                     with gunicorn(env, work_dir / f"{name}.log") as service:
-                        run_k6(
-                            scenario,
-                            base_url=service.url,
-                            key=key,
-                            vus=vus,
-                            duration=warmup,
-                            work_dir=work_dir,
-                        )
+                        warm_up(service, key, warmup)
                         result = measure(
                             name,
                             round_number,

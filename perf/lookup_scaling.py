@@ -39,7 +39,7 @@ def _percentile(samples: list[float], pct: float) -> float:
 def _load(count: int, start: int) -> list[tuple[str, str]]:
     """Write `count` events in batches from several threads; return (tenant, id) pairs."""
     from events.models import Event  # noqa: PLC0415 - after django.setup()
-    from events.services import pending_event  # noqa: PLC0415
+    from events.services import EventDraft, pending_event  # noqa: PLC0415
 
     now = datetime.now(UTC)
 
@@ -49,10 +49,11 @@ def _load(count: int, start: int) -> list[tuple[str, str]]:
             for n in chunk:
                 event = pending_event(
                     tenant_id=f"tenant-{n % TENANTS}",
-                    source="perf",
-                    event_type="loaded",
-                    payload=f'{{"n":{n},"note":"a small, typical payload"}}',
-                    metadata={},
+                    draft=EventDraft(
+                        source="perf",
+                        event_type="loaded",
+                        payload=f'{{"n":{n},"note":"a small, typical payload"}}',
+                    ),
                     now=now + timedelta(microseconds=n),
                 )
                 batch.save(event)

@@ -20,7 +20,7 @@ import django
 def main(requests: int = 50_000) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triggers.settings")
     django.setup()
-    from observability.metrics import BufferedPublisher  # noqa: PLC0415 - after setup
+    from observability.metrics import BufferedPublisher, RequestOutcome  # noqa: PLC0415
 
     batches: list[Any] = []
     publisher = BufferedPublisher(
@@ -29,10 +29,7 @@ def main(requests: int = 50_000) -> None:
     durations = [random.lognormvariate(3, 0.5) for _ in range(requests)]
     started = time.process_time()
     for duration in durations:
-        publisher.record_request(
-            endpoint="/v1/events", method="POST", status_code=201, duration_ms=duration,
-            error_type=None,
-        )  # fmt: skip
+        publisher.record_request(RequestOutcome("/v1/events", "POST", 201, duration, None))
     per_request = (time.process_time() - started) / requests * 1e6
     started = time.process_time()
     publisher.flush()

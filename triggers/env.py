@@ -8,6 +8,7 @@ under load.
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -36,31 +37,39 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+_Number = TypeVar("_Number", int, float)
+
+
+def _env_number(
+    name: str,
+    default: _Number,
+    *,
+    parse: type[_Number],
+    kind: str,
+    minimum: _Number,
+    maximum: _Number | None,
+) -> _Number:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {value!r}.") from None
     if number < minimum or (maximum is not None and number > maximum):
         upper = "" if maximum is None else f" and at most {maximum}"
         raise ImproperlyConfigured(f"{name} must be at least {minimum}{upper}, got {number}.")
     return number
 
 
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    return _env_number(
+        name, default, parse=int, kind="an integer", minimum=minimum, maximum=maximum
+    )
+
+
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
-    return number
+    return _env_number(name, default, parse=float, kind="a number", minimum=minimum, maximum=None)
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

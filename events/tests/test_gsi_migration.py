@@ -82,6 +82,17 @@ def lookup_methods(server: Server, event_id: str) -> list[str]:
     ]
 
 
+def until_method(server: Server, api: ApiClient, event_id: str, method: str) -> None:
+    """Look the event up until a lookup is served by `method` (within 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        assert api.get(f"/v1/events/{event_id}").status_code == 200
+        if lookup_methods(server, event_id)[-1] == method:
+            return
+        assert time.monotonic() < deadline, f"lookups never used {method}"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def legacy(
     tables: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -149,10 +160,11 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
         ExpressionAttributeValues={":id": {"S": first}},
     )["Items"]
     assert [item["tenant_id"]["S"] for item in found] == ["legacy"]
-    # AND, once the server re-checks, lookups go through the index
-    time.sleep(0.6)
-    assert api.get(f"/v1/events/{first}").status_code == 200
-    assert lookup_methods(server, first) == ["scan", "gsi"]
+    # AND, once the server tries the index again (INDEX_RECHECK_SECONDS), lookups use it
+    until_method(server, api, first, "gsi")
+    methods = lookup_methods(server, first)
+    assert methods[0] == methods[-2] == "scan"
+    assert methods[-1] == "gsi"
 
     # WHEN the migration runs again, THEN it is a no-op
     again = run_command("migrate_gsi", "--table-name", table)
@@ -181,17 +193,12 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
 
 def store_as_before_filter_keys(table: str, tenant_id: str, *, source: str) -> list[str]:
     """Pending events as the version before the per-filter inbox indexes wrote them."""
-    from events.services import pending_event  # noqa: PLC0415 - Django is configured by now
+    from events.services import EventDraft, pending_event  # noqa: PLC0415 - Django is set up
 
     ids = []
     for n in range(3):
-        event = pending_event(
-            tenant_id=tenant_id,
-            source=source,
-            event_type="old",
-            payload=f'{{"n":{n}}}',
-            metadata={},
-        )
+        draft = EventDraft(source=source, event_type="old", payload=f'{{"n":{n}}}')
+        event = pending_event(tenant_id=tenant_id, draft=draft)
         item = event.serialize()
         del item["inbox_source"], item["inbox_event_type"]
         aws_client("dynamodb").put_item(TableName=table, Item=item)
@@ -234,8 +241,12 @@ def test_filtered_inbox_falls_back_then_migrates_with_older_events(
     assert live_indexes(table)["inbox-source-index"] == "ACTIVE"
 
     # THEN, once the server tries the index again, it serves the page, older events included
-    time.sleep(0.6)
-    assert filtered_page(server, api, "billing") == (older + newer, "inbox-source-index")
+    deadline = time.monotonic() + 10
+    while (page := filtered_page(server, api, "billing"))[1] != "inbox-source-index":
+        assert page[0] == older + newer  # the fallback misses nothing meanwhile
+        assert time.monotonic() < deadline, "the server never tried the new index"
+        time.sleep(0.1)
+    assert page == (older + newer, "inbox-source-index")
     # AND running it again finds nothing left to set
     again = run_command("migrate_gsi", "--table-name", table, "--index", "inbox-source-index")
     assert again.strip().endswith("is already present and ACTIVE; nothing to do")

@@ -21,8 +21,10 @@ from observability.metrics import (
     BufferedPublisher,
     MetricsBuffer,
     NoopPublisher,
+    RequestOutcome,
     batches,
     bucket_ms,
+    get_publisher,
 )
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -132,15 +134,13 @@ def make_publisher(sink: Any, *, max_pending: int = 3) -> BufferedPublisher:
 def test_request_outcomes_become_requests_success_and_errors() -> None:
     sent: list[list[dict[str, Any]]] = []
     publisher = make_publisher(sent.append)
-    common = {"endpoint": "/v1/events", "method": "post"}
-    publisher.record_request(**common, status_code=201, duration_ms=12.0, error_type=None)
-    publisher.record_request(
-        **common, status_code=400, duration_ms=3.0, error_type="VALIDATION_ERROR"
-    )
-    publisher.record_request(
-        **common, status_code=500, duration_ms=9.0, error_type="INTERNAL_ERROR"
-    )
-    publisher.record_request(**common, status_code=404, duration_ms=1.0, error_type=None)
+    for status, duration, error in [
+        (201, 12.0, None),
+        (400, 3.0, "VALIDATION_ERROR"),
+        (500, 9.0, "INTERNAL_ERROR"),
+        (404, 1.0, None),
+    ]:
+        publisher.record_request(RequestOutcome("/v1/events", "post", status, duration, error))
 
     publisher.flush()
 
@@ -161,9 +161,7 @@ def test_unknown_methods_share_one_bucket() -> None:
     sent: list[list[dict[str, Any]]] = []
     publisher = make_publisher(sent.append)
     for method in ("BREW", "PROPFIND", "get"):
-        publisher.record_request(
-            endpoint="unmatched", method=method, status_code=200, duration_ms=1, error_type=None
-        )
+        publisher.record_request(RequestOutcome("unmatched", method, 200, 1, None))
     publisher.flush()
     methods = {d["Value"] for e in sent[0] for d in e["Dimensions"] if d["Name"] == "Method"}
     assert methods == {"GET", "OTHER"}
@@ -182,10 +180,7 @@ def test_an_outage_keeps_memory_bounded_and_counts_what_it_drops() -> None:
     # WHEN many flush intervals pass with traffic in each
     for interval in range(50):
         for n in range(20):
-            publisher.record_request(
-                endpoint=f"/e{n}", method="GET", status_code=200, duration_ms=n + interval,
-                error_type=None,
-            )  # fmt: skip
+            publisher.record_request(RequestOutcome(f"/e{n}", "GET", 200, n + interval, None))
         publisher.flush()
         # THEN the unsent batches never exceed the bound
         assert len(publisher.pending) <= 3
@@ -300,12 +295,17 @@ def test_only_retryable_errors_are_retried() -> None:
 
 def test_a_fork_while_a_flush_holds_its_lock_cannot_deadlock_the_child() -> None:
     # GIVEN a publisher whose flush is in progress (its lock held) in another thread
-    release = threading.Event()
-    publisher = make_publisher(lambda batch: release.wait(30))
+    sending, release = threading.Event(), threading.Event()
+
+    def slow_sink(batch: list[dict[str, Any]]) -> None:
+        sending.set()
+        release.wait(30)
+
+    publisher = make_publisher(slow_sink)
     publisher.count(m.EVENTS_INGESTED)
     flushing = threading.Thread(target=publisher.flush, daemon=True)
     flushing.start()
-    time.sleep(0.1)
+    assert sending.wait(10)
 
     # WHEN the process forks (as gunicorn does, e.g. with preload_app)
     child = os.fork()
@@ -337,11 +337,17 @@ def test_shutdown_is_bounded_even_if_cloudwatch_hangs() -> None:
     release.set()
 
 
-def test_noop_publisher_accepts_everything() -> None:
-    publisher = NoopPublisher()
-    publisher.record_request(
-        endpoint="/x", method="GET", status_code=200, duration_ms=1, error_type=None
-    )
+def test_metrics_off_is_a_noop_publisher_that_starts_no_thread() -> None:
+    # GIVEN METRICS_BACKEND=none (as in the tests)
+    threads_before = set(threading.enumerate())
+    publisher = get_publisher()
+    assert isinstance(publisher, NoopPublisher)
+
+    # WHEN everything is recorded, flushed and shut down
+    publisher.record_request(RequestOutcome("/x", "GET", 200, 1, None))
     publisher.count(m.EVENTS_INGESTED, value=3)
     publisher.flush()
     publisher.shutdown()
+
+    # THEN it started no thread
+    assert set(threading.enumerate()) - threads_before == set()

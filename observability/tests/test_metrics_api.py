@@ -280,9 +280,10 @@ def test_requests_dying_with_a_worker_killed_for_its_timeout_are_counted(
         api = make_client(server)
         assert api.get("/v1/inbox").status_code == 200  # the key is cached from here on
         proxy.mode = Mode.DELAY
+        seen = proxy.requests_seen
         in_flight = threading.Thread(target=lambda: _ignore_errors(api.get, "/v1/inbox"))
         in_flight.start()
-        time.sleep(0.5)
+        wait_for(lambda: proxy.requests_seen > seen)  # it waits on DynamoDB now
 
         # WHEN gunicorn's master gives up on the worker: SIGABRT, as its timeout does
         (worker,) = _children(server.service.process.pid)
