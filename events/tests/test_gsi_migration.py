@@ -31,7 +31,7 @@ from devstack.testing import (
     server_env,
     store_pending_events,
 )
-from events.gsi import GsiMigrationError, describe_table
+from events.tables import TableCommandError, table_state
 from triggers.aws import aws_client
 
 pytestmark = pytest.mark.integration
@@ -373,8 +373,8 @@ def test_refused_credentials_are_a_clear_error(code: str) -> None:
     client = aws_client("dynamodb")
     with Stubber(client) as stub:
         stub.add_client_error("describe_table", service_error_code=code, http_status_code=400)
-        with pytest.raises(GsiMigrationError, match="refused the credentials"):
-            describe_table(client, "events", "eu-west-1")
+        with pytest.raises(TableCommandError, match="refused the credentials"):
+            table_state(client, "events", region="eu-west-1")
 
 
 @pytest.fixture(scope="module")
