@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.localstack import ROOT, dynamodb_local_jar, free_port, read_env_file
+from devstack.localstack import ROOT, _start, dynamodb_local_jar, free_port, read_env_file
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +174,19 @@ def test_ctrl_c_during_start_up_prints_one_line_and_leaves_nothing_running(
     assert "Traceback" not in output
     assert output.strip().splitlines()[-1] == "Interrupted: the local stack is stopped."
     wait_for_no_processes(data_dir)
+
+
+def test_a_server_that_never_answers_is_stopped_not_left_running(tmp_path: Path) -> None:
+    # GIVEN a "server" that starts but never serves HTTP
+    argv = [sys.executable, "-c", "import time; time.sleep(120)"]
+    port = free_port()
+
+    # WHEN the stack waits for it, THEN it gives up and the process is gone
+    with pytest.raises(TimeoutError, match="did not answer"):
+        _start("never-serves", argv, f"http://127.0.0.1:{port}", None, timeout=1.0)
+    survivors = [
+        line
+        for line in os.popen("ps -eo args").read().splitlines()  # noqa: S605, S607
+        if line.startswith(sys.executable) and "time.sleep(120)" in line
+    ]
+    assert survivors == []
