@@ -9,6 +9,9 @@ Every new connection is handled in the mode current when its request arrives:
 - DELAY: each request is held for `delay_seconds` before it is forwarded;
 - DROP: the request is read and never answered (a hung or black-holed peer);
 - RESET: the connection is reset (RST) as soon as the request arrives;
+- UNPROCESSED: a BatchWriteItem is forwarded with only the first half of its items,
+  and answered with the other half as `UnprocessedItems`, as a throttling DynamoDB
+  does (other operations pass);
 - THROTTLE / SERVER_ERROR / CONFLICT: DynamoDB's own error responses
   (ProvisionedThroughputExceededException 400, InternalServerError 500,
   TransactionCanceledException with a TransactionConflict reason for
@@ -40,6 +43,7 @@ class Mode(enum.Enum):
     THROTTLE = "throttle"
     SERVER_ERROR = "server_error"
     CONFLICT = "conflict"
+    UNPROCESSED = "unprocessed"
 
 
 _DYNAMODB_ERRORS = {
@@ -110,7 +114,29 @@ class FaultProxy:
         if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
             client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))
             return
+        if mode is Mode.UNPROCESSED and _operation(request) == "BatchWriteItem":
+            client.sendall(self._forward_half(request))
+            return
         client.sendall(self._forward(request))
+
+    def _forward_half(self, request: bytes) -> bytes:
+        head, _, body = request.partition(b"\r\n\r\n")
+        batch = json.loads(body)
+        withheld: dict[str, list[object]] = {}
+        for table, writes in batch["RequestItems"].items():
+            keep = (len(writes) + 1) // 2
+            batch["RequestItems"][table], withheld[table] = writes[:keep], writes[keep:]
+        response = self._forward(_with_body(head, json.dumps(batch).encode()))
+        head, _, body = response.partition(b"\r\n\r\n")
+        answer = json.loads(body)
+        for table, writes in withheld.items():
+            if writes:
+                answer.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(writes)
+        # The body changed, so DynamoDB's checksum of it no longer applies.
+        head = b"\r\n".join(
+            line for line in head.split(b"\r\n") if not line.lower().startswith(b"x-amz-crc32")
+        )
+        return _with_body(head, json.dumps(answer).encode())
 
     def _forward(self, request: bytes) -> bytes:
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
@@ -123,10 +149,22 @@ class FaultProxy:
         return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
 
 
+def _operation(request: bytes) -> str:
+    """The DynamoDB operation a request calls (its X-Amz-Target header)."""
+    for line in request.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"x-amz-target":
+            return value.strip().decode().rpartition(".")[2]
+    return ""
+
+
+def _with_body(head: bytes, body: bytes) -> bytes:
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length")]
+    return b"\r\n".join([*lines, f"Content-Length: {len(body)}".encode()]) + b"\r\n\r\n" + body
+
+
 def _wants_error(mode: Mode, request: bytes) -> bool:
-    if mode is not Mode.CONFLICT:
-        return True
-    return b"DynamoDB_20120810.TransactWriteItems" in request.split(b"\r\n\r\n", 1)[0]
+    return mode is not Mode.CONFLICT or _operation(request) == "TransactWriteItems"
 
 
 def _error_response(status: int, error_type: str, message: str, *, conflict: Mode) -> bytes:

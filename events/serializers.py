@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from events.batch import MAX_BATCH_ITEMS
 from events.models import PRIORITIES
+from triggers.exceptions import ErrorCode, TriggersError
+from triggers.jsoncodec import dumps_exact
 from triggers.serializers import (
     JSONObjectTextField,
+    JSONValueField,
     RawJSONField,
     StrictCharField,
     StrictSerializer,
@@ -110,3 +115,79 @@ class EventResponseSerializer(EventOutSerializer, _RequestIdMixin):
 
 class EventAckResponseSerializer(EventAckOutSerializer, _RequestIdMixin):
     pass
+
+
+class EventBatchInSerializer(StrictSerializer):
+    """Body of POST /v1/events/batch. Each event is validated on its own (one invalid event
+    fails only itself), so here they are only JSON values."""
+
+    events = serializers.ListField(child=JSONValueField(), min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+class BatchErrorSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class BatchResultSerializer(serializers.Serializer[Any]):
+    """One event's outcome: the stored event's fields, or `error`."""
+
+    index = serializers.IntegerField()
+    event_id = serializers.CharField(required=False)
+    created_at = serializers.DateTimeField(required=False)
+    status = serializers.CharField(required=False)
+    replayed = serializers.BooleanField(required=False)
+    error = BatchErrorSerializer(required=False)
+
+
+class EventBatchResponseSerializer(_RequestIdMixin):
+    results = BatchResultSerializer(many=True)
+
+
+class EventBatchInDocsSerializer(serializers.Serializer[Any]):
+    """The batch body as documented: 1-25 events, each as POST /v1/events takes it."""
+
+    events = EventInSerializer(many=True)
+
+
+def validate_batch_events(events: list[Any]) -> list[dict[str, Any]]:
+    """Each event of a batch validated on its own, as POST /v1/events validates one: its
+    validated data, or `{"error": {code, message, details}}` for that event alone."""
+    validated = []
+    for event in events:
+        if len(dumps_exact(event)) > settings.MAX_EVENT_BYTES:
+            validated.append(
+                _item_error(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"The event exceeds {settings.MAX_EVENT_BYTES} bytes.",
+                    {"max_bytes": settings.MAX_EVENT_BYTES},
+                )
+            )
+            continue
+        checked = EventInSerializer(data=event)
+        if checked.is_valid():
+            validated.append(dict(checked.validated_data))
+        else:
+            validated.append(
+                _item_error(
+                    ErrorCode.VALIDATION_ERROR, "The event failed validation.", checked.errors
+                )
+            )
+    return validated
+
+
+def _item_error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def batch_result(outcome: Any) -> dict[str, Any]:
+    """One batch item's result fields: the stored event's, or its error's."""
+    if isinstance(outcome, TriggersError):
+        return _item_error(outcome.code, outcome.message, outcome.details)
+    return {
+        "event_id": outcome.event_id,
+        "created_at": outcome.created_at,
+        "status": outcome.status,
+        "replayed": outcome.replayed,
+    }

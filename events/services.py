@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from django.conf import settings
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from events.batch import put_events
 from events.models import (
     DEFAULT_PRIORITY,
     STATUS_ACKNOWLEDGED,
@@ -32,17 +34,22 @@ from triggers.exceptions import (
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
+    TriggersError,
     UnavailableCause,
     dynamodb_error_code,
+    unavailable_cause,
 )
 from triggers.ids import new_event_id
 
 __all__ = [
+    "BatchItem",
+    "BatchResult",
     "EventDraft",
     "IngestedEvent",
     "event_acknowledge",
     "event_delete",
     "event_ingest",
+    "event_ingest_batch",
     "pending_event",
 ]
 
@@ -209,6 +216,88 @@ def event_ingest(
         "Could not settle the idempotency key; retry the request.",
         cause=UnavailableCause.CONFLICT,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One event of a batch: its draft, and its idempotency key if it has one."""
+
+    draft: EventDraft
+    idempotency_key: str | None = None
+
+
+BatchResult = IngestedEvent | TriggersError
+_MAYBE_STORED = "Not confirmed: it may have been stored. Retry it with an idempotency key."
+
+
+def event_ingest_batch(*, tenant_id: str, items: Sequence[BatchItem]) -> list[BatchResult]:
+    """Store several events; one result per item, in order: the stored (or replayed)
+    event, or the error that item alone met.
+
+    Items without an idempotency key go to DynamoDB in one BatchWriteItem; items with one
+    each go through the same transaction as a single POST. When every item is
+    unavailable, the whole request is (503), as a single POST would be.
+    """
+    plain = [(index, item) for index, item in enumerate(items) if item.idempotency_key is None]
+    results: dict[int, BatchResult] = _ingest_plain(tenant_id, plain)
+    for index, item in enumerate(items):
+        if item.idempotency_key is not None:
+            results[index] = _ingest_keyed(tenant_id, item)
+    ordered = [results[index] for index in range(len(items))]
+    stored = [r for r in ordered if isinstance(r, IngestedEvent) and not r.replayed]
+    # Keyed items were counted by event_ingest, one by one.
+    metrics.record_event_ingestion(
+        sum(isinstance(results[index], IngestedEvent) for index, _ in plain)
+    )
+    failed = [r for r in ordered if isinstance(r, TriggersError)]
+    logger.info(
+        "events_batch_ingested",
+        received=len(items),
+        stored=len(stored),
+        replayed=sum(isinstance(r, IngestedEvent) and r.replayed for r in ordered),
+        failed=len(failed),
+    )
+    if failed and len(failed) == len(ordered):
+        unavailable = [f for f in failed if isinstance(f, ServiceUnavailableError)]
+        if len(unavailable) == len(failed):
+            raise unavailable[0]  # nothing was stored, for reasons that pass: a 503
+    return ordered
+
+
+def _ingest_plain(tenant_id: str, plain: list[tuple[int, BatchItem]]) -> dict[int, BatchResult]:
+    events = {index: pending_event(tenant_id=tenant_id, draft=item.draft) for index, item in plain}
+    try:
+        unwritten = {id(event) for event in put_events(list(events.values()))}
+    except PynamoDBException as exc:  # the call itself failed: any of them may be stored
+        cause = unavailable_cause(exc)
+        if cause is None:
+            raise
+        return {index: ServiceUnavailableError(_MAYBE_STORED, cause=cause) for index in events}
+    return {
+        index: (
+            ServiceUnavailableError(
+                "DynamoDB did not write it (throttled); retry it.",
+                cause=UnavailableCause.THROTTLED,
+            )
+            if id(event) in unwritten
+            else _answer(event, replayed=False)
+        )
+        for index, event in events.items()
+    }
+
+
+def _ingest_keyed(tenant_id: str, item: BatchItem) -> BatchResult:
+    try:
+        return event_ingest(
+            tenant_id=tenant_id, draft=item.draft, idempotency_key=item.idempotency_key
+        )
+    except (ConflictError, ServiceUnavailableError) as exc:
+        return exc
+    except PynamoDBException as exc:
+        cause = unavailable_cause(exc)
+        if cause is None:
+            raise
+        return ServiceUnavailableError(_MAYBE_STORED, cause=cause)
 
 
 def _is_condition_failure(exc: UpdateError | DeleteError) -> bool:

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import selectors, services
+from events.batch import MAX_BATCH_ITEMS
 from events.serializers import (
+    BatchResultSerializer,
     EventAckOutSerializer,
     EventAckResponseSerializer,
+    EventBatchInDocsSerializer,
+    EventBatchInSerializer,
+    EventBatchResponseSerializer,
     EventCreatedOutSerializer,
     EventCreatedResponseSerializer,
     EventInSerializer,
     EventOutSerializer,
     EventResponseSerializer,
+    batch_result,
     resolve_idempotency_key,
+    validate_batch_events,
 )
 from triggers.api import ApiView, api_response
 from triggers.auth.authentication import tenant_of
+from triggers.exceptions import ValidationFailedError
 from triggers.schema import with_errors
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -66,6 +75,51 @@ class EventCollectionView(ApiView):
         if ingested.replayed:
             return api_response(request, rendered, headers={IDEMPOTENT_REPLAYED_HEADER: "true"})
         return api_response(request, rendered, status=201)
+
+
+class EventBatchView(ApiView):
+    """Ingest 1-25 events in one request; each event succeeds or fails on its own."""
+
+    @property
+    def max_body_bytes(self) -> int:  # read by the JSON parser: 25 events at their limit
+        return int(settings.MAX_EVENT_BYTES) * MAX_BATCH_ITEMS
+
+    @extend_schema(
+        operation_id="events_batch_create",
+        request=EventBatchInDocsSerializer,
+        responses=with_errors("write", {200: EventBatchResponseSerializer}),
+    )
+    def post(self, request: Request) -> Response:
+        if IDEMPOTENCY_KEY_HEADER in request.headers:
+            raise ValidationFailedError(
+                "A batch takes no Idempotency-Key header: give each event its own "
+                "metadata.idempotency_key.",
+                details={"idempotency_key": ["Not accepted on a batch."]},
+            )
+        body = EventBatchInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        validated = validate_batch_events(body.validated_data["events"])
+        valid = {index: data for index, data in enumerate(validated) if "error" not in data}
+        outcomes = services.event_ingest_batch(
+            tenant_id=tenant_of(request),
+            items=[
+                services.BatchItem(
+                    draft=services.EventDraft(
+                        source=data["source"],
+                        event_type=data["event_type"],
+                        payload=data["payload"],
+                        metadata=data.get("metadata", {}),
+                    ),
+                    idempotency_key=data.get("metadata", {}).get("idempotency_key"),
+                )
+                for data in valid.values()
+            ],
+        )
+        results = [{"index": index, **data} for index, data in enumerate(validated)]
+        for index, outcome in zip(valid, outcomes, strict=True):
+            results[index] = {"index": index, **batch_result(outcome)}
+        rendered = BatchResultSerializer(results, many=True).data
+        return api_response(request, {"results": rendered})
 
 
 class EventDetailView(ApiView):

@@ -43,6 +43,7 @@ class EndpointSpec:
 
 ENDPOINTS: Final = (
     EndpointSpec("/v1/events", "POST", "Ingest (POST /v1/events)", 100),
+    EndpointSpec("/v1/events/batch", "POST", "Batch ingest (POST /v1/events/batch)", 300),
     EndpointSpec("/v1/inbox", "GET", "Inbox (GET /v1/inbox)", 200),
     EndpointSpec("/v1/events/{event_id}", "GET", "Lookup (GET /v1/events/{id})", 50),
     EndpointSpec("/v1/events/{event_id}/ack", "POST", "Ack (POST /v1/events/{id}/ack)", 100),

@@ -199,10 +199,19 @@ def error_body(
     }
 
 
+def _with_string_keys(detail: Any) -> Any:
+    """DRF keys a list's errors by position (an int); JSON object keys are strings."""
+    if isinstance(detail, dict):
+        return {str(key): _with_string_keys(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_with_string_keys(value) for value in detail]
+    return detail
+
+
 def _describe_drf(exc: drf.APIException) -> tuple[str, str, dict[str, Any]]:
     code = _DRF_CODES.get(exc.status_code, ErrorCode.INTERNAL_ERROR)
     if isinstance(exc, drf.ValidationError):
-        detail = exc.detail
+        detail = _with_string_keys(exc.detail)
         details = detail if isinstance(detail, dict) else {"non_field_errors": detail}
         return code, "The request body failed validation.", details
     return code, str(exc.detail), {}

@@ -58,6 +58,17 @@ class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
         raise NotImplementedError("input-only field")
 
 
+@extend_schema_field(OpenApiTypes.ANY)
+class JSONValueField(serializers.Field[Any, Any, Any, Any]):
+    """Any JSON value, as parsed (numbers as exact Decimals); validated elsewhere."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 @extend_schema_field(OpenApiTypes.OBJECT)
 class RawJSONField(serializers.Field[Any, str, Any, Any]):
     """Output-only: stored JSON text, embedded in the response as-is (no re-parsing)."""

@@ -13,12 +13,14 @@ from devstack.testing import run_command
 from observability.alarms import alarm_definitions
 from observability.constants import namespace
 from observability.dashboard import dashboard_body
+from observability.spec import ENDPOINTS
 from observability.tests.cloudwatch_rules import alarm_problems, dashboard_problems
 from triggers.aws import aws_client
 
 pytestmark = pytest.mark.integration
 
 STAGE = "Test"  # settings.STAGE in the test environment
+ALARMS = 3 * len(ENDPOINTS)  # latency, success rate, error rate per watched endpoint
 
 
 @pytest.fixture
@@ -93,7 +95,7 @@ def test_setup_dashboard_dry_run_prints_the_body_and_writes_nothing(aws: str) ->
 def test_dashboard_covers_the_required_views() -> None:
     body = dashboard_body(namespace="TriggersAPI/Test", region="us-east-1")
     titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert sum(t.startswith("Latency") for t in titles) == 5
+    assert sum(t.startswith("Latency") for t in titles) == len(ENDPOINTS)
     for required in ("Success rate", "Errors by type", "Requests per endpoint",
                      "Events ingested", "Lookups by method", "503s by cause",
                      "Reads that could not use their index",
@@ -119,7 +121,7 @@ _COMPARED = (
 def test_the_alarms_are_what_cloudwatch_would_accept() -> None:
     actions = ["arn:aws:sns:us-east-1:123456789012:oncall"]
     alarms = alarm_definitions(namespace=namespace(STAGE), stage=STAGE, actions=actions)
-    assert len(alarms) == 3 * 5  # latency, success rate, error rate per watched endpoint
+    assert len(alarms) == ALARMS
     assert [problem for alarm in alarms for problem in alarm_problems(alarm)] == []
 
 
@@ -153,12 +155,12 @@ def test_setup_alarms_creates_the_topic_and_notifies_it_on_alarm_and_ok(aws: str
 
     topic_arn = aws_client("sns").create_topic(Name="triggers-oncall")["TopicArn"]
     described = _described()
-    assert len(described) == 15
+    assert len(described) == ALARMS
     for alarm in described.values():
         assert alarm["AlarmActions"] == alarm["OKActions"] == [topic_arn]
         assert alarm["ActionsEnabled"] is True
     assert output.strip().splitlines()[-1] == (
-        f"setup_alarms: put 15 alarms, deleted 0; actions: {topic_arn}"
+        f"setup_alarms: put {ALARMS} alarms, deleted 0; actions: {topic_arn}"
     )
 
 
@@ -196,7 +198,7 @@ def test_setup_alarms_removes_alarms_the_spec_no_longer_has(aws: str) -> None:
 def test_setup_alarms_dry_run_prints_every_alarm_and_writes_nothing(aws: str) -> None:
     output = run_command("setup_alarms", "--create-topic", "never-created", "--dry-run")
 
-    assert output.count('"AlarmName"') == 15
+    assert output.count('"AlarmName"') == ALARMS
     assert output.strip().endswith("(dry run)")
     assert _described() == {}
     assert aws_client("sns").list_topics()["Topics"] == []
@@ -216,7 +218,7 @@ def test_drill_alarms_drives_every_alarm_to_alarm_and_back_to_ok(aws: str) -> No
     with pytest.raises(CommandError, match="pass --yes"):
         run_command("drill_alarms")
     dry = run_command("drill_alarms", "--dry-run")
-    assert dry.strip().splitlines()[-1].startswith("drill_alarms: would drive 15 alarms")
+    assert dry.strip().splitlines()[-1].startswith(f"drill_alarms: would drive {ALARMS} alarms")
     assert {name: alarm["StateValue"] for name, alarm in _described().items()} == before
 
     # WHEN the drill runs
@@ -225,7 +227,7 @@ def test_drill_alarms_drives_every_alarm_to_alarm_and_back_to_ok(aws: str) -> No
     # THEN each alarm went to ALARM (notifying the topic) and back to OK (notifying again)
     lines = output.strip().splitlines()
     assert sorted(lines[:-1]) == sorted(f"{name}: ALARM, then OK" for name in before)
-    assert lines[-1].startswith("drill_alarms: 15 alarms went to ALARM and back to OK")
+    assert lines[-1].startswith(f"drill_alarms: {ALARMS} alarms went to ALARM and back to OK")
     for alarm in _described().values():
         assert alarm["StateValue"] == "OK"
         assert "Paging drill" in alarm["StateReason"]

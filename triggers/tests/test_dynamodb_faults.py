@@ -140,6 +140,7 @@ def data_path_requests(stack: Stack) -> Requests:
         "idempotent ingest": lambda: api.post(
             "/v1/events", json=body, headers={"Idempotency-Key": f"fault-{time.time_ns()}"}
         ),
+        "batch ingest": lambda: api.post("/v1/events/batch", json={"events": [body, body]}),
         "inbox": lambda: api.get("/v1/inbox"),
         "filtered inbox": lambda: api.get("/v1/inbox", params={"source": "faults"}),
         "lookup": lambda: api.get(path),
@@ -282,6 +283,29 @@ def test_network_and_dynamodb_faults_are_prompt_503s(stack: Stack, mode: Mode, c
     wait_until_healthy(stack)
     assert cause in unavailable_causes(stack)
     assert stack.api.get(f"/v1/events/{kept['event_id']}").status_code == 200
+
+
+def test_a_batch_write_dynamodb_leaves_half_unprocessed_is_retried_until_all_are_stored(
+    stack: Stack,
+) -> None:
+    # GIVEN a DynamoDB that processes only half of each BatchWriteItem (it throttles)
+    events = [{"source": "faults", "event_type": "halved", "payload": {"n": n}} for n in range(25)]
+    stack.proxy.mode = Mode.UNPROCESSED
+    try:
+        # WHEN 25 events are sent in one batch
+        response = stack.api.post("/v1/events/batch", json={"events": events})
+    finally:
+        stack.proxy.mode = Mode.PASS
+
+    # THEN the unprocessed ones were resent until DynamoDB had them all
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert all("event_id" in result for result in results), results
+    calls = stack.server.line(response, "request_finished")["dynamodb_calls"]
+    assert calls >= 5  # 25 -> 12 -> 6 -> 3 -> 1 left over after each call
+    for result in results:
+        assert stack.api.get(f"/v1/events/{result['event_id']}").status_code == 200
+        stack.stored.append({**result, "created_at": result["created_at"]})
 
 
 def test_transaction_conflicts_after_retries_are_a_503_and_store_nothing(stack: Stack) -> None:

@@ -70,6 +70,15 @@ def test_real_responses_match_the_schema(schema: dict[str, Any], api: ApiClient)
         ),
         ("/v1/events/{event_id}", "get", api.get(f"/v1/events/{event_id}")),
         ("/v1/events/{event_id}", "get", api.get(f"/v1/events/{uuid.uuid4()}")),
+        (
+            "/v1/events/batch",
+            "post",
+            api.post(
+                "/v1/events/batch",
+                json={"events": [{"source": "s", "event_type": "t", "payload": {"x": 1}}, {}]},
+            ),
+        ),
+        ("/v1/events/batch", "post", api.post("/v1/events/batch", json={"events": []})),
         ("/v1/inbox", "get", api.get("/v1/inbox", params={"limit": 1})),
         ("/v1/inbox", "get", api.get("/v1/inbox", params={"limit": 0})),
         ("/v1/events/{event_id}/ack", "post", api.post(f"/v1/events/{event_id}/ack")),

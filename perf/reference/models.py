@@ -1,0 +1,23 @@
+"""The reference's one table: seven string attributes per item."""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+
+class ReferenceEvent(Model):
+    class Meta:
+        table_name = os.environ.get("REFERENCE_TABLE", "triggers-reference-events")
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        billing_mode = "PAY_PER_REQUEST"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    source = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()

@@ -1,0 +1,69 @@
+"""One DynamoDB call per request: put, get by key, query a page of 50, batch put of 25."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from perf.reference.models import ReferenceEvent
+
+TENANT = "reference"
+
+
+def _event(body: dict[str, Any]) -> ReferenceEvent:
+    now = datetime.now(UTC).isoformat()
+    event_id = str(uuid.uuid4())
+    return ReferenceEvent(
+        TENANT,
+        f"{now}#{event_id}",
+        event_id=event_id,
+        created_at=now,
+        source=str(body.get("source", "")),
+        event_type=str(body.get("event_type", "")),
+        payload=json.dumps(body.get("payload", {})),
+    )
+
+
+def _render(event: ReferenceEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "created_key": event.created_key,
+        "created_at": event.created_at,
+        "source": event.source,
+        "event_type": event.event_type,
+        "payload": json.loads(event.payload),
+    }
+
+
+class EventsView(APIView):
+    def post(self, request: Request) -> Response:
+        event = _event(request.data)
+        event.save()
+        return Response({"event_id": event.event_id, "created_key": event.created_key}, 201)
+
+
+class EventView(APIView):
+    def get(self, request: Request, created_key: str) -> Response:
+        return Response(_render(ReferenceEvent.get(TENANT, created_key)))
+
+
+class InboxView(APIView):
+    def get(self, request: Request) -> Response:
+        limit = int(request.query_params.get("limit", 50))
+        events = ReferenceEvent.query(TENANT, limit=limit)
+        return Response({"events": [_render(event) for event in events]})
+
+
+class BatchView(APIView):
+    def post(self, request: Request) -> Response:
+        events = [_event(body) for body in request.data["events"]]
+        with ReferenceEvent.batch_write() as batch:
+            for event in events:
+                batch.save(event)
+        return Response({"results": [{"event_id": e.event_id} for e in events]})
