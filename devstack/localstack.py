@@ -89,7 +89,7 @@ def dynamodb_local_jar() -> Path | None:
     return jars[-1] if jars else None
 
 
-def _start(
+def start_server(
     name: str,
     argv: list[str],
     url: str,
@@ -139,13 +139,13 @@ def start_dynamodb_local(
         *storage,
         *extra_args,
     ]
-    return _start("DynamoDB Local", argv, f"http://127.0.0.1:{port}", log)
+    return start_server("DynamoDB Local", argv, f"http://127.0.0.1:{port}", log)
 
 
 def start_moto(*, port: int, log: IO[bytes] | None = None) -> Service:
     moto = Path(sys.executable).with_name("moto_server")
     argv = [str(moto), "-H", "127.0.0.1", "-p", str(port)]
-    return _start("moto server", argv, f"http://127.0.0.1:{port}", log, path="/moto-api/")
+    return start_server("moto server", argv, f"http://127.0.0.1:{port}", log, path="/moto-api/")
 
 
 def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]:
@@ -182,7 +182,7 @@ def start_gunicorn(
         config = str(root / "triggers" / "gunicorn_conf.py")
         argv = [gunicorn, "--config", config, *bind, "triggers.wsgi:application"]
     url = f"http://127.0.0.1:{port}"
-    return _start(
+    return start_server(
         "gunicorn", argv, url, log, path="/v1/health/live", timeout=timeout, env=dict(env), cwd=root
     )
 

@@ -154,6 +154,9 @@ def run_k6(
         "API_KEY": key,
         "VUS": str(vus),
         "DURATION": duration,
+        "RAMP_UP": "1s",
+        "RAMP_DOWN": "1s",
+        "THRESHOLDS": "failures",
         "SUMMARY": str(summary),
     }
     subprocess.run(
@@ -320,7 +323,7 @@ def overhead(
     """Run `compare` on the ingest scenario and report what variant `on` costs over `off`."""
     report = compare(
         variants,
-        scenario="ingest.js",
+        scenario="event_ingestion.js",
         rounds=options.rounds,
         vus=options.vus,
         duration=options.duration,

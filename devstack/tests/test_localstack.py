@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.localstack import ROOT, _start, dynamodb_local_jar, free_port, read_env_file
+from devstack.localstack import ROOT, dynamodb_local_jar, free_port, read_env_file, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +183,7 @@ def test_a_server_that_never_answers_is_stopped_not_left_running(tmp_path: Path)
 
     # WHEN the stack waits for it, THEN it gives up and the process is gone
     with pytest.raises(TimeoutError, match="did not answer"):
-        _start("never-serves", argv, f"http://127.0.0.1:{port}", None, timeout=1.0)
+        start_server("never-serves", argv, f"http://127.0.0.1:{port}", None, timeout=1.0)
     survivors = [
         line
         for line in os.popen("ps -eo args").read().splitlines()  # noqa: S605, S607

@@ -1,4 +1,5 @@
-"""One DynamoDB call per request: put, get by key, query a page of 50, batch put of 25."""
+"""One DynamoDB call per request: put, get, update and delete by key, query a page of 50,
+batch put of 25."""
 
 from __future__ import annotations
 
@@ -50,7 +51,20 @@ class EventsView(APIView):
 
 class EventView(APIView):
     def get(self, request: Request, created_key: str) -> Response:
-        return Response(_render(ReferenceEvent.get(TENANT, created_key)))
+        try:
+            return Response(_render(ReferenceEvent.get(TENANT, created_key)))
+        except ReferenceEvent.DoesNotExist:
+            return Response({"error": "not found"}, 404)
+
+    def delete(self, request: Request, created_key: str) -> Response:
+        ReferenceEvent(TENANT, created_key).delete()
+        return Response(status=204)
+
+
+class AckView(APIView):
+    def post(self, request: Request, created_key: str) -> Response:
+        ReferenceEvent(TENANT, created_key).update(actions=[ReferenceEvent.source.set("acked")])
+        return Response({"created_key": created_key})
 
 
 class InboxView(APIView):
@@ -66,4 +80,5 @@ class BatchView(APIView):
         with ReferenceEvent.batch_write() as batch:
             for event in events:
                 batch.save(event)
-        return Response({"results": [{"event_id": e.event_id} for e in events]})
+        results = [{"event_id": e.event_id, "created_key": e.created_key} for e in events]
+        return Response({"results": results})

@@ -1,0 +1,401 @@
+"""The load-test runner: k6 scenarios against the service, compared in the same run with
+the reference, checked against thresholds and the stored baseline.
+
+    make loadtest SCENARIO=event_ingestion ENV=local PROFILE=local
+    .venv/bin/python -m perf.loadtest --scenario all --env local --profile smoke
+
+Each scenario writes perf/reports/<time>-<scenario>/: k6's summaries and HTML
+dashboards (service and reference), and result.json (what was measured, the CPU per
+request, DynamoDB calls per request, thresholds, the baseline verdict, commit and
+machine). Exit status 1 when a threshold failed or a result regressed. Guide:
+perf/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from devstack.localstack import ROOT
+from perf.harness import K6, cpu_seconds, machine
+from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
+from perf.regression import BASELINES, Measured, baseline_from, load_baseline, regressions
+from perf.stack import LoadStack, Target, local_stack
+from perf.stress import CpuSampler, analyse
+
+REPORTS = Path(__file__).with_name("reports")
+_K6_THRESHOLDS_FAILED = 99
+
+
+@dataclass
+class K6Run:
+    target: str
+    summary: dict[str, Any]
+    exit_code: int
+    cpu_ms_per_request: float | None
+    dynamodb_calls: dict[str, float] = field(default_factory=dict)
+
+    def metric(self, name: str, stat: str, default: float = 0.0) -> float:
+        values = self.summary["metrics"].get(name, {}).get("values", {})
+        return float(values.get(stat, default))
+
+    @property
+    def requests(self) -> int:
+        return int(self.metric("http_reqs", "count"))
+
+    @property
+    def failed_thresholds(self) -> list[str]:
+        return [
+            f"{name}: {expression}"
+            for name, metric in self.summary["metrics"].items()
+            for expression, verdict in metric.get("thresholds", {}).items()
+            if not verdict.get("ok", True)
+        ]
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (
+        " (modified)" if git("status", "--porcelain") else ""
+    )
+
+
+def _dynamodb_calls(log_path: Path | None, offset: int) -> dict[str, float]:
+    """Median DynamoDB calls per request, by endpoint, from the service's own log lines."""
+    if log_path is None:
+        return {}
+    calls: dict[str, list[int]] = defaultdict(list)
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        for raw in log:
+            if b'"request_finished"' in raw:
+                line = json.loads(raw)
+                calls[f"{line.get('method')} {line.get('endpoint')}"].append(
+                    int(line.get("dynamodb_calls", 0))
+                )
+    return {endpoint: statistics.median(values) for endpoint, values in sorted(calls.items())}
+
+
+def _k6_env(
+    target: Target, *, stack: LoadStack, scenario: Scenario, profile: Profile, report: Path
+) -> dict[str, str]:
+    stress = profile.stress
+    return {
+        **os.environ,
+        "K6_NO_USAGE_REPORT": "true",
+        "K6_WEB_DASHBOARD": "true",
+        "K6_WEB_DASHBOARD_PORT": "-1",  # no server: only the exported report
+        "K6_WEB_DASHBOARD_EXPORT": str(report / f"dashboard-{target.name}.html"),
+        "BASE_URL": target.url,
+        "API_KEY": stack.api_key,
+        "TARGET": target.name,
+        "VUS": str(profile.vus),
+        "DURATION": profile.duration,
+        "RAMP_UP": profile.ramp_up,
+        "RAMP_DOWN": profile.ramp_down,
+        "SEED_EVENTS": str(profile.seed_events),
+        "THRESHOLDS": "on" if profile.latency_thresholds else "failures",
+        "SUMMARY": str(report / f"summary-{target.name}.json"),
+        "START_RATE": str(stress.get("start_rate", 20)),
+        "PEAK_RATE": str(stress.get("peak_rate", 200)),
+        "CLIMB": str(stress.get("climb", "30s")),
+        "RECOVERY_RATE": str(stress.get("recovery_rate", 20)),
+        "RECOVERY": str(stress.get("recovery", "20s")),
+        "MAX_VUS": str(stress.get("max_vus", 200)),
+    }
+
+
+def run_k6(
+    target: Target,
+    *,
+    stack: LoadStack,
+    scenario: Scenario,
+    profile: Profile,
+    report: Path,
+    json_out: Path | None = None,
+) -> K6Run:
+    env = _k6_env(target, stack=stack, scenario=scenario, profile=profile, report=report)
+    argv = [str(K6), "run", "--quiet", "--no-color", str(scenario.script)]
+    if json_out is not None:
+        argv[2:2] = ["--out", f"json={json_out}"]
+    pid = target.process.process.pid if target.process else None
+    log_offset = target.log_path.stat().st_size if target.log_path else 0
+    cpu_before = cpu_seconds(pid) if pid else 0.0
+    result = subprocess.run(argv, env=env, check=False, stdout=subprocess.DEVNULL)
+    summary = json.loads((report / f"summary-{target.name}.json").read_text())
+    run = K6Run(target.name, summary, result.returncode, None)
+    if pid and run.requests:
+        run.cpu_ms_per_request = round((cpu_seconds(pid) - cpu_before) * 1000 / run.requests, 3)
+    if result.returncode not in (0, _K6_THRESHOLDS_FAILED):
+        raise SystemExit(f"k6 failed ({result.returncode}) on {scenario.name} ({target.name})")
+    run.dynamodb_calls = _dynamodb_calls(target.log_path, log_offset)
+    return run
+
+
+def _measured(service: K6Run, reference: K6Run | None) -> Measured:
+    duration = "http_req_duration{expected_response:true}"
+    ref_p95 = None if reference is None else round(reference.metric(duration, "p(95)"), 2)
+    return Measured(
+        p50_ms=round(service.metric(duration, "med"), 2),
+        p95_ms=round(service.metric(duration, "p(95)"), 2),
+        p99_ms=round(service.metric(duration, "p(99)"), 2),
+        requests_per_s=round(service.metric("http_reqs", "rate"), 1),
+        events_per_s=round(service.metric("events_ingested", "rate"), 1),
+        failed_rate=service.metric("http_req_failed", "rate"),
+        cpu_ms_per_request=service.cpu_ms_per_request,
+        reference_requests_per_s=(
+            None if reference is None else round(reference.metric("http_reqs", "rate"), 1)
+        ),
+        reference_p95_ms=ref_p95,
+        reference_cpu_ms_per_request=None if reference is None else reference.cpu_ms_per_request,
+    )
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    report: Path
+    rounds: list[Measured]
+    failed_thresholds: list[str]
+    regressions: list[str]
+    dynamodb_calls: dict[str, float]
+    stress: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_thresholds and not self.regressions
+
+
+def run_scenario(
+    stack: LoadStack,
+    scenario: Scenario,
+    profile: Profile,
+    *,
+    rounds: int,
+    reports: Path,
+    baselines: Path,
+) -> ScenarioResult:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = reports / f"{stamp}-{scenario.name}"
+    report.mkdir(parents=True)
+    reference = stack.reference if scenario.reference else None
+    measured: list[Measured] = []
+    failed: list[str] = []
+    calls: dict[str, float] = {}
+    stress = None
+    for number in range(rounds):
+        # Reference and service alternate which goes first, round by round.
+        order = [t for t in (reference, stack.service) if t is not None]
+        if number % 2:
+            order.reverse()
+        runs: dict[str, K6Run] = {}
+        for target in order:
+            if scenario.name == "stress_test" and target is stack.service:
+                runs[target.name], stress = _stress(stack, scenario, profile, report)
+            else:
+                runs[target.name] = run_k6(
+                    target, stack=stack, scenario=scenario, profile=profile, report=report
+                )
+        service = runs["service"]
+        failed += service.failed_thresholds
+        calls = service.dynamodb_calls
+        measured.append(_measured(service, runs.get("reference")))
+    baseline = load_baseline(scenario.name, profile.name, baselines)
+    found = [] if baseline is None or reference is None else regressions(measured[-1], baseline)
+    result = ScenarioResult(scenario.name, report, measured, failed, found, calls, stress)
+    (report / "result.json").write_text(
+        json.dumps(
+            {
+                "scenario": scenario.name,
+                "profile": asdict(profile),
+                "commit": _commit(),
+                "machine": machine(),
+                "when": stamp,
+                "rounds": [
+                    {**asdict(m), "cpu_ratio": m.cpu_ratio, "throughput_ratio": m.throughput_ratio}
+                    for m in measured
+                ],
+                "dynamodb_calls_per_request": calls,
+                "failed_thresholds": failed,
+                "baseline": None if baseline is None else asdict(baseline),
+                "regressions": found,
+                "stress": stress,
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    return result
+
+
+def _stress(
+    stack: LoadStack, scenario: Scenario, profile: Profile, report: Path
+) -> tuple[K6Run, dict[str, Any]]:
+    json_out = report / "requests.json"
+    pids = {"service": stack.service.process.process.pid} if stack.service.process else {}
+    if stack.dynamodb_pid:
+        pids["dynamodb_local"] = stack.dynamodb_pid
+    with CpuSampler(pids) as sampler:
+        run = run_k6(
+            stack.service,
+            stack=stack,
+            scenario=scenario,
+            profile=profile,
+            report=report,
+            json_out=json_out,
+        )
+    outcome = analyse(
+        json_out,
+        profile=profile.stress,
+        climb_seconds=seconds(str(profile.stress["climb"])),
+        p95_target_ms=scenario.p95_ms,
+        cpu=sampler.samples,
+    )
+    json_out.unlink()  # large, and summarised in result.json
+    return run, asdict(outcome)
+
+
+def _plan(environment: Environment, profile: Profile, scenarios: list[Scenario], url: str) -> str:
+    names = ", ".join(s.name for s in scenarios)
+    return (
+        f"Load test of {url} ({environment.name}): {names}\n"
+        f"  profile {profile.name}: up to {profile.vus} VUs for {profile.duration} "
+        f"(+ {profile.ramp_up} ramp-up, {profile.ramp_down} ramp-down) per scenario"
+    )
+
+
+def _guard(environment: Environment, options: argparse.Namespace, plan: str) -> None:
+    """Production needs --confirm-production; staging shows its plan and asks."""
+    if environment.confirm == "flag" and not options.confirm_production:
+        raise SystemExit(
+            f"{plan}\nRefusing to load {environment.name} without --confirm-production."
+        )
+    print(plan, flush=True)
+    if environment.confirm == "ask" and not options.yes:
+        if not sys.stdin.isatty():
+            raise SystemExit("Not a terminal: pass --yes to run it.")
+        if input("Run it? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise SystemExit("Cancelled.")
+
+
+@contextmanager
+def _stack(environment: Environment, options: argparse.Namespace) -> Iterator[LoadStack]:
+    if environment.kind == "local":
+        extra = dict(value.split("=", 1) for value in options.service_env)
+        with (
+            tempfile.TemporaryDirectory(prefix="triggers-loadtest-") as tmp,
+            local_stack(Path(tmp), service_env=extra, reuse=not options.no_reuse) as stack,
+        ):
+            yield stack
+        return
+    url = os.environ.get(environment.url_env or "")
+    key = os.environ.get(environment.api_key_env or "")
+    if not url or not key:
+        raise SystemExit(f"Set {environment.url_env} and {environment.api_key_env}.")
+    yield LoadStack(
+        service=Target("service", url, None), reference=None, api_key=key, dynamodb_pid=None
+    )
+
+
+def _selected(
+    config: Config, options: argparse.Namespace
+) -> tuple[Environment, Profile, list[Scenario]]:
+    environment = config.environments[options.env]
+    profile = config.profiles[options.profile]
+    if options.vus or options.duration:
+        profile = Profile(**{**asdict(profile), "vus": options.vus or profile.vus,
+                             "duration": options.duration or profile.duration})  # fmt: skip
+    profile = profile.capped(environment)
+    names = list(config.scenarios) if options.scenario == "all" else [options.scenario]
+    return environment, profile, [config.scenarios[name] for name in names]
+
+
+def _print(result: ScenarioResult) -> None:
+    last = result.rounds[-1]
+    ratios = ""
+    if last.cpu_ratio is not None and last.throughput_ratio is not None:
+        ratios = f"  | vs reference: CPU {last.cpu_ratio:.2f}x, req/s {last.throughput_ratio:.2f}x"
+    print(
+        f"{result.scenario}: p95 {last.p95_ms} ms, {last.requests_per_s} req/s, "
+        f"{last.events_per_s} events/s, failed {last.failed_rate:.4%}, "
+        f"CPU {last.cpu_ms_per_request} ms/req{ratios}"
+    )
+    for problem in result.failed_thresholds + result.regressions:
+        print(f"  FAIL {problem}")
+    print(f"  report: {result.report}", flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    config = load()
+    parser = argparse.ArgumentParser(prog="python -m perf.loadtest", description=__doc__)
+    parser.add_argument("--scenario", default="all", choices=["all", *config.scenarios])
+    parser.add_argument("--env", default="local", choices=list(config.environments))
+    parser.add_argument("--profile", default="local", choices=list(config.profiles))
+    parser.add_argument("--repeat", type=int, default=1, help="Rounds per scenario.")
+    parser.add_argument(
+        "--update-baseline", action="store_true", help="Store the result as the baseline."
+    )
+    parser.add_argument("--baseline-dir", type=Path, default=BASELINES)
+    parser.add_argument("--report-dir", type=Path, default=REPORTS)
+    parser.add_argument("--vus", type=int, help="Override the profile's VUs.")
+    parser.add_argument("--duration", help="Override the profile's duration (k6 syntax).")
+    parser.add_argument(
+        "--service-env", action="append", default=[], metavar="NAME=VALUE",
+        help="Extra environment for the service (local only).",
+    )  # fmt: skip
+    parser.add_argument("--no-reuse", action="store_true", help="Never reuse `make run`'s stores.")
+    parser.add_argument("--confirm-production", action="store_true")
+    parser.add_argument("--yes", action="store_true", help="Do not ask before staging.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
+    environment, profile, scenarios = _selected(load(), options)
+    url = environment.url_env and os.environ.get(environment.url_env, "<unset>")
+    _guard(environment, options, _plan(environment, profile, scenarios, url or "the local stack"))
+    results = []
+    with _stack(environment, options) as stack:
+        for scenario in scenarios:
+            result = run_scenario(
+                stack,
+                scenario,
+                profile,
+                rounds=options.repeat,
+                reports=options.report_dir,
+                baselines=options.baseline_dir,
+            )
+            _print(result)
+            results.append(result)
+            if options.update_baseline and environment.kind == "local":
+                path = baseline_from(
+                    result.rounds,
+                    scenario=scenario.name,
+                    profile=profile.name,
+                    commit=_commit(),
+                    date=datetime.now(UTC).date().isoformat(),
+                    machine=machine(),
+                ).write(options.baseline_dir)
+                print(f"  baseline: {path}")
+    return 0 if all(result.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Baselines, and whether a run regressed from one.
+
+A run on this noisy 2-core machine is compared in ratios to the reference measured in
+the same run (service CPU per request / reference's, service requests/s /
+reference's), and by its absolute p95. Each baseline carries its tolerances, set from
+the spread of the rounds that made it (three standard deviations of the relative
+spread, never under a floor), so an unchanged build passes and a real slowdown does not.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Baseline", "Measured", "baseline_from", "load_baseline", "regressions"]
+
+BASELINES = Path(__file__).with_name("baselines")
+
+# The least a tolerance may be, whatever the rounds' spread: relative changes.
+_FLOORS = {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ms": 0.3}
+# p95 may also move by this much in absolute terms (a few ms is noise at any scale).
+_P95_SLACK_MS = 5.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one round of one scenario measured, service and reference side by side."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests_per_s: float
+    events_per_s: float
+    failed_rate: float
+    cpu_ms_per_request: float | None
+    reference_requests_per_s: float | None
+    reference_p95_ms: float | None
+    reference_cpu_ms_per_request: float | None
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        if not self.cpu_ms_per_request or not self.reference_cpu_ms_per_request:
+            return None
+        return self.cpu_ms_per_request / self.reference_cpu_ms_per_request
+
+    @property
+    def throughput_ratio(self) -> float | None:
+        if not self.reference_requests_per_s:
+            return None
+        return self.requests_per_s / self.reference_requests_per_s
+
+    def compared(self) -> dict[str, float | None]:
+        return {
+            "cpu_ratio": self.cpu_ratio,
+            "throughput_ratio": self.throughput_ratio,
+            "p95_ms": self.p95_ms,
+        }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    scenario: str
+    profile: str
+    commit: str
+    date: str
+    machine: dict[str, Any]
+    rounds: int
+    values: dict[str, float | None]  # medians of the compared metrics
+    tolerances: dict[str, float]
+    measured: list[dict[str, Any]]  # every round, for the record
+
+    def write(self, directory: Path = BASELINES) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.scenario}-{self.profile}.json"
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+
+def load_baseline(scenario: str, profile: str, directory: Path = BASELINES) -> Baseline | None:
+    path = directory / f"{scenario}-{profile}.json"
+    if not path.exists():
+        return None
+    return Baseline(**json.loads(path.read_text()))
+
+
+def _tolerance(metric: str, values: list[float]) -> float:
+    floor = _FLOORS[metric]
+    if len(values) < 2:
+        return floor
+    spread = statistics.stdev(values) / statistics.mean(values)
+    return round(max(floor, 3 * spread), 3)
+
+
+def baseline_from(
+    rounds: list[Measured],
+    *,
+    scenario: str,
+    profile: str,
+    commit: str,
+    date: str,
+    machine: dict[str, Any],
+) -> Baseline:
+    values: dict[str, float | None] = {}
+    tolerances: dict[str, float] = {}
+    for metric in _FLOORS:
+        seen = [v for v in (r.compared()[metric] for r in rounds) if v is not None]
+        values[metric] = round(statistics.median(seen), 4) if seen else None
+        tolerances[metric] = _tolerance(metric, seen)
+    return Baseline(
+        scenario=scenario,
+        profile=profile,
+        commit=commit,
+        date=date,
+        machine=machine,
+        rounds=len(rounds),
+        values=values,
+        tolerances=tolerances,
+        measured=[asdict(r) for r in rounds],
+    )
+
+
+def regressions(measured: Measured, baseline: Baseline) -> list[str]:
+    """What got worse than the baseline allows, in words; empty when nothing did."""
+    found = []
+    now = measured.compared()
+    cpu, base_cpu = now["cpu_ratio"], baseline.values.get("cpu_ratio")
+    if cpu is not None and base_cpu is not None:
+        limit = base_cpu * (1 + baseline.tolerances["cpu_ratio"])
+        if cpu > limit:
+            found.append(
+                f"CPU per request is {cpu:.2f}x the reference's (baseline {base_cpu:.2f}x, "
+                f"allowed up to {limit:.2f}x)"
+            )
+    throughput, base_throughput = now["throughput_ratio"], baseline.values.get("throughput_ratio")
+    if throughput is not None and base_throughput is not None:
+        limit = base_throughput * (1 - baseline.tolerances["throughput_ratio"])
+        if throughput < limit:
+            found.append(
+                f"requests/s is {throughput:.2f}x the reference's (baseline "
+                f"{base_throughput:.2f}x, allowed down to {limit:.2f}x)"
+            )
+    p95, base_p95 = measured.p95_ms, baseline.values.get("p95_ms")
+    if base_p95 is not None:
+        limit = base_p95 * (1 + baseline.tolerances["p95_ms"]) + _P95_SLACK_MS
+        if p95 > limit:
+            found.append(
+                f"p95 is {p95:.1f} ms (baseline {base_p95:.1f} ms, allowed up to {limit:.1f} ms)"
+            )
+    return found

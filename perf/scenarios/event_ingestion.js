@@ -1,0 +1,14 @@
+// POST /v1/events: ramp from up to 10 VUs to VUS, hold for DURATION, ramp down.
+import { createEvent, eventBody, options as base, rampingVus, summary, thresholds } from "./lib.js";
+
+export const options = {
+  ...base,
+  scenarios: { ingest: rampingVus() },
+  thresholds: thresholds(100),
+};
+
+export default function () {
+  createEvent(eventBody(__ITER));
+}
+
+export const handleSummary = summary;

@@ -1,0 +1,23 @@
+// GET /v1/events/{id} over SEED_EVENTS events this run created, plus 10 % misses
+// (random ids nobody has, answered 404).
+import { config, eventBody, lookup, options as base, randomId, rampingVus, seed, summary, thresholds } from "./lib.js";
+
+export const options = {
+  ...base,
+  scenarios: { lookup: rampingVus() },
+  thresholds: thresholds(50),
+};
+
+export function setup() {
+  return { refs: seed(config.seed, (n) => eventBody(n)) };
+}
+
+export default function (data) {
+  if (Math.random() < 0.1) {
+    lookup(randomId(), 404);
+  } else {
+    lookup(data.refs[Math.floor(Math.random() * data.refs.length)]);
+  }
+}
+
+export const handleSummary = summary;

@@ -1,0 +1,30 @@
+// GET /v1/inbox pages of 50, unfiltered and filtered by source, type and both, following
+// cursors to the end of the inbox (at most 5 pages per round), over SEED_EVENTS events.
+import { config, eventBody, inboxPage, options as base, rampingVus, seed, summary, thresholds } from "./lib.js";
+
+const SOURCES = ["billing", "shipping", "auth"];
+const TYPES = ["created", "updated"];
+const FILTERS = [
+  {},
+  { source: "billing" },
+  { event_type: "updated" },
+  { source: "shipping", event_type: "created" },
+];
+
+export const options = {
+  ...base,
+  scenarios: { inbox: rampingVus() },
+  thresholds: thresholds(200),
+};
+
+export function setup() {
+  seed(config.seed, (n) => eventBody(n, SOURCES[n % 3], TYPES[Math.floor(n / 3) % 2]));
+}
+
+export default function () {
+  const filters = FILTERS[__ITER % FILTERS.length];
+  let cursor = inboxPage(filters);
+  for (let page = 1; cursor && page < 5; page++) cursor = inboxPage(filters, cursor);
+}
+
+export const handleSummary = summary;

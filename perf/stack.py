@@ -1,0 +1,180 @@
+"""The local stack a load test runs on: DynamoDB Local and moto (started, or reused from a
+running `make run`), the service as `make run` runs it (JSON logs, CloudWatch metrics
+to moto), and the reference beside it, both under the same gunicorn settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+from devstack.localstack import (
+    DATA_DIR,
+    ROOT,
+    Service,
+    aws_env,
+    dynamodb_local_jar,
+    free_port,
+    manage,
+    read_env_file,
+    start_dynamodb_local,
+    start_gunicorn,
+    start_moto,
+    start_server,
+)
+
+__all__ = ["LoadStack", "Target", "local_stack"]
+
+TABLE_PREFIX = "triggers-loadtest"
+REFERENCE_TABLE = "triggers-loadtest-reference"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under load: the service or the reference."""
+
+    name: str
+    url: str
+    process: Service | None  # None when it is not ours to measure (a remote environment)
+    log_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class LoadStack:
+    service: Target
+    reference: Target | None
+    api_key: str
+    dynamodb_pid: int | None  # for CPU sampling in the stress test
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)  # noqa: S310 - a loopback URL of ours
+    except urllib.error.HTTPError:
+        return True  # it answered, with an error: it is up
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
+
+
+def _reused_stores() -> dict[str, str] | None:
+    """DynamoDB and moto endpoints of a running `make run`, if there is one."""
+    env_file = DATA_DIR / "local.env"
+    if not env_file.exists():
+        return None
+    env = read_env_file(env_file)
+    urls = [env.get("AWS_ENDPOINT_URL_DYNAMODB", ""), env.get("AWS_ENDPOINT_URL_CLOUDWATCH", "")]
+    return env if all(url and _answers(url) for url in urls) else None
+
+
+def _create_reference_table(dynamodb_url: str) -> None:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local takes any
+    )
+    if REFERENCE_TABLE in client.list_tables()["TableNames"]:
+        return
+    client.create_table(
+        TableName=REFERENCE_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "tenant_id", "AttributeType": "S"},
+            {"AttributeName": "created_key", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "tenant_id", "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ],
+    )
+    client.get_waiter("table_exists").wait(TableName=REFERENCE_TABLE)
+
+
+def _start_reference(env: dict[str, str], work_dir: Path, stack: ExitStack) -> Target:
+    from triggers import gunicorn_conf  # noqa: PLC0415 - its settings, read from this env
+
+    port = free_port()
+    log_path = work_dir / "reference.log"
+    log = stack.enter_context(log_path.open("ab"))
+    argv = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "--worker-class", "gthread",
+        "--workers", str(gunicorn_conf.workers),
+        "--threads", str(gunicorn_conf.threads),
+        "--keep-alive", str(gunicorn_conf.keepalive),
+        "--bind", f"127.0.0.1:{port}",
+        "--no-control-socket",  # several servers may run at once, as with the service
+        "perf.reference.wsgi:application",
+    ]  # fmt: skip
+    server = start_server(
+        "reference", argv, f"http://127.0.0.1:{port}", log, path="/ref/inbox", env=env, cwd=ROOT
+    )
+    stack.callback(server.stop)
+    return Target("reference", server.url, server, log_path)
+
+
+@contextmanager
+def local_stack(
+    work_dir: Path, *, service_env: dict[str, str] | None = None, reuse: bool = True
+) -> Iterator[LoadStack]:
+    """Start (or reuse) the stores, then the service and the reference on them."""
+    with ExitStack() as stack:
+        stores = _reused_stores() if reuse else None
+        dynamodb_pid = None
+        if stores is None:
+            jar = dynamodb_local_jar()
+            if jar is None:
+                raise SystemExit("DynamoDB Local is needed (Java + `make install`).")
+            log = stack.enter_context((work_dir / "stores.log").open("ab"))
+            dynamodb = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
+            stack.callback(dynamodb.stop)
+            moto = start_moto(port=free_port(), log=log)
+            stack.callback(moto.stop)
+            stores = aws_env(dynamodb_url=dynamodb.url, moto_url=moto.url)
+            dynamodb_pid = dynamodb.process.pid
+        base = {
+            **os.environ,
+            **{k: v for k, v in stores.items() if k.startswith("AWS_")},
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+        env = {
+            **base,
+            # as `make run` runs it: JSON logs at INFO, CloudWatch metrics to moto
+            "DJANGO_SECRET_KEY": "loadtest-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+            "TABLE_PREFIX": TABLE_PREFIX,
+            "STAGE": "LoadTest",
+            "METRICS_BACKEND": "cloudwatch",
+            "METRICS_FLUSH_INTERVAL_SECONDS": "10",
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
+            **(service_env or {}),
+        }
+        manage(["create_tables", "--wait"], {**env, "LOG_LEVEL": "WARNING"}, capture=True)
+        key_output = manage(
+            ["create_api_key", "--tenant", f"loadtest-{os.getpid()}", "--name", "loadtest"],
+            {**env, "LOG_LEVEL": "WARNING"},
+            capture=True,
+        )
+        _create_reference_table(base["AWS_ENDPOINT_URL_DYNAMODB"])
+        service_log = work_dir / "service.log"
+        log = stack.enter_context(service_log.open("ab"))
+        service = start_gunicorn(port=free_port(), env=env, log=log)
+        stack.callback(service.stop)
+        reference = _start_reference({**base, "REFERENCE_TABLE": REFERENCE_TABLE}, work_dir, stack)
+        yield LoadStack(
+            service=Target("service", service.url, service, service_log),
+            reference=reference,
+            api_key=key_output.strip().splitlines()[-1],
+            dynamodb_pid=dynamodb_pid,
+        )
