@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 
 from events.indexes import read_with_fallback
-from events.models import Event, EventIdIndex
+from events.models import READ_ATTRIBUTES, Event, EventIdIndex
 from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
 from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN
@@ -18,7 +19,9 @@ from triggers.clock import utcnow
 from triggers.exceptions import NotFoundError, ServiceUnavailableError, UnavailableCause
 from triggers.ids import event_id_time, is_event_id
 
-__all__ = ["event_get"]
+__all__ = ["event_get", "event_item"]
+
+RawItem = dict[str, Any]
 
 logger = get_logger(__name__)
 
@@ -50,7 +53,7 @@ def _retry_delays() -> tuple[float, ...]:
     return tuple(delays)
 
 
-def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[Event | None, int]:
+def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[RawItem | None, int]:
     """One Query of the id index, scoped to the tenant by a filter, so another tenant's
     event and a missing one look the same. A miss is retried briefly, recent ids only."""
     condition = (Event.tenant_id == tenant_id) & (Event.expires_at > utcnow())
@@ -61,8 +64,12 @@ def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[Event | None, int]:
             time.sleep(delay)
         attempts += 1
         # No Limit: the id has one item, so this is always exactly one call, whoever owns it.
-        for event in Event.event_id_index.query(event_id, filter_condition=condition):
-            return event, attempts
+        query = Event.event_id_index.query(
+            event_id, filter_condition=condition, attributes_to_get=list(READ_ATTRIBUTES)
+        )
+        for page in query.page_iter:
+            if page["Items"]:
+                return page["Items"][0], attempts
     return None, attempts
 
 
@@ -71,7 +78,7 @@ def _scan_slots() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(settings.EVENT_SCAN_MAX_CONCURRENT)
 
 
-def _lookup_by_scan(tenant_id: str, event_id: str) -> Event | None:
+def _lookup_by_scan(tenant_id: str, event_id: str) -> RawItem | None:
     """The fallback while the id index is missing or backfilling: a consistent Scan of the
     table, within EVENT_SCAN_BUDGET_ITEMS and EVENT_SCAN_MAX_CONCURRENT per process."""
     if not _scan_slots().acquire(blocking=False):
@@ -85,11 +92,13 @@ def _lookup_by_scan(tenant_id: str, event_id: str) -> Event | None:
             & (Event.tenant_id == tenant_id)
             & (Event.expires_at > utcnow())
         )
-        results = Event.scan(condition, consistent_read=True)
+        results = Event.scan(
+            condition, consistent_read=True, attributes_to_get=list(READ_ATTRIBUTES)
+        )
         budget = ReadBudget.per_read(items=settings.EVENT_SCAN_BUDGET_ITEMS)
         for page in budgeted_pages(results, budget, wanted=lambda: budget.items):
             if page.items:
-                return Event.from_raw_data(page.items[0])
+                return page.items[0]
             if page.last_evaluated_key is None:
                 return None
     finally:
@@ -102,7 +111,13 @@ def _lookup_by_scan(tenant_id: str, event_id: str) -> Event | None:
 
 
 def event_get(*, tenant_id: str, event_id: str) -> Event:
-    """The tenant's live event with this id.
+    """The tenant's live event with this id, as a model (to act on it)."""
+    return Event.from_raw_data(event_item(tenant_id=tenant_id, event_id=event_id))
+
+
+def event_item(*, tenant_id: str, event_id: str) -> RawItem:
+    """The tenant's live event with this id, as DynamoDB returned it (to show it:
+    events.rendering.item_json).
 
     Served by `event-id-index`; while the live table cannot serve it (not yet migrated,
     or backfilling), by a bounded Scan. Another tenant's event, an expired one and a
@@ -113,12 +128,12 @@ def event_get(*, tenant_id: str, event_id: str) -> Event:
     started = time.monotonic()
     attempts = 1
 
-    def by_index() -> Event | None:
+    def by_index() -> RawItem | None:
         nonlocal attempts
-        event, attempts = _lookup_by_index(tenant_id, event_id)
-        return event
+        item, attempts = _lookup_by_index(tenant_id, event_id)
+        return item
 
-    event, indexed = read_with_fallback(
+    item, indexed = read_with_fallback(
         EVENT_ID_INDEX, indexed=by_index, fallback=lambda: _lookup_by_scan(tenant_id, event_id)
     )
     method = LOOKUP_GSI if indexed else LOOKUP_SCAN
@@ -127,10 +142,10 @@ def event_get(*, tenant_id: str, event_id: str) -> Event:
         "event_lookup",
         event_id=event_id,
         method=method,
-        found=event is not None,
+        found=item is not None,
         attempts=attempts,
         duration_ms=round((time.monotonic() - started) * 1000, 3),
     )
-    if event is None:
+    if item is None:
         raise NotFoundError("Event not found.")
-    return event
+    return item

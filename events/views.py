@@ -10,17 +10,15 @@ from rest_framework.response import Response
 
 from events import selectors, services
 from events.batch import MAX_BATCH_ITEMS
+from events.rendering import ack_json, created_json, item_json
 from events.serializers import (
     BatchResultSerializer,
-    EventAckOutSerializer,
     EventAckResponseSerializer,
     EventBatchInDocsSerializer,
     EventBatchInSerializer,
     EventBatchResponseSerializer,
-    EventCreatedOutSerializer,
     EventCreatedResponseSerializer,
     EventInSerializer,
-    EventOutSerializer,
     EventResponseSerializer,
     batch_result,
     resolve_idempotency_key,
@@ -71,7 +69,7 @@ class EventCollectionView(ApiView):
                 header=request.headers.get(IDEMPOTENCY_KEY_HEADER), metadata=metadata
             ),
         )
-        rendered = EventCreatedOutSerializer(ingested).data
+        rendered = created_json(ingested)
         if ingested.replayed:
             return api_response(request, rendered, headers={IDEMPOTENT_REPLAYED_HEADER: "true"})
         return api_response(request, rendered, status=201)
@@ -130,8 +128,8 @@ class EventDetailView(ApiView):
         responses=with_errors("read", {200: EventResponseSerializer}),
     )
     def get(self, request: Request, event_id: str) -> Response:
-        event = selectors.event_get(tenant_id=tenant_of(request), event_id=event_id)
-        return api_response(request, EventOutSerializer(event).data)
+        item = selectors.event_item(tenant_id=tenant_of(request), event_id=event_id)
+        return api_response(request, item_json(item))
 
     @extend_schema(operation_id="events_destroy", responses=with_errors("read", {204: None}))
     def delete(self, request: Request, event_id: str) -> Response:
@@ -149,4 +147,4 @@ class EventAckView(ApiView):
     )
     def post(self, request: Request, event_id: str) -> Response:
         event = services.event_acknowledge(tenant_id=tenant_of(request), event_id=event_id)
-        return api_response(request, EventAckOutSerializer(event).data)
+        return api_response(request, ack_json(event))

@@ -25,7 +25,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 
 from events.indexes import read_with_fallback
-from events.models import Event, inbox_key
+from events.models import READ_ATTRIBUTES, Event, inbox_key
 from events.reads import ReadBudget, budgeted_pages
 from inbox.cursor import decode_cursor, encode_cursor
 from observability import metrics
@@ -43,7 +43,9 @@ _FILTERED_PAGE_FACTOR = 4
 
 @dataclass(frozen=True, slots=True)
 class InboxPage:
-    events: list[Event]
+    # The events as DynamoDB returned them (events.rendering.item_json renders them):
+    # a page of 50 PynamoDB models would cost more than the page's own DynamoDB call.
+    items: list[dict[str, Any]]
     next_cursor: str | None
     budget_exhausted: bool = False
 
@@ -106,6 +108,7 @@ def _read(plan: _Plan, *, tenant_id: str, limit: int, after: str | None) -> Inbo
         plan.hash_key,
         filter_condition=condition,
         last_evaluated_key=plan.start_key(tenant_id=tenant_id, after=after),
+        attributes_to_get=list(READ_ATTRIBUTES),
     )
     budget = ReadBudget.per_read()
     found: list[dict[str, Any]] = []
@@ -116,14 +119,14 @@ def _read(plan: _Plan, *, tenant_id: str, limit: int, after: str | None) -> Inbo
         if len(found) == want:
             break
 
-    events = [Event.from_raw_data(item) for item in found[:limit]]
+    items = found[:limit]
     if len(found) > limit:
-        return InboxPage(events, _cursor(tenant_id, events[-1].created_key))
+        return InboxPage(items, _cursor(tenant_id, items[-1]["created_key"]["S"]))
     if stopped_at is not None:  # the budget ran out before the index did
         return InboxPage(
-            events, _cursor(tenant_id, stopped_at["created_key"]["S"]), budget_exhausted=True
+            items, _cursor(tenant_id, stopped_at["created_key"]["S"]), budget_exhausted=True
         )
-    return InboxPage(events, None)
+    return InboxPage(items, None)
 
 
 def _cursor(tenant_id: str, created_key: str) -> str:
@@ -165,7 +168,7 @@ def inbox_page(
         "inbox_listed",
         limit=limit,
         has_cursor=cursor is not None,
-        result_count=len(page.events),
+        result_count=len(page.items),
         has_more=page.next_cursor is not None,
         budget_exhausted=page.budget_exhausted,
         index=plan.name if indexed else Event.inbox_index.Meta.index_name,

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.serializers import EventOutSerializer
+from events.rendering import item_json
 from inbox.selectors import inbox_page
 from inbox.serializers import InboxQuerySerializer, InboxResponseSerializer
 from triggers.api import ApiView, api_response
@@ -34,7 +34,7 @@ class InboxView(ApiView):
         return api_response(
             request,
             {
-                "events": EventOutSerializer(page.events, many=True).data,
+                "events": [item_json(item) for item in page.items],
                 "pagination": {"limit": params["limit"], "next_cursor": page.next_cursor},
             },
         )

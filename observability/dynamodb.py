@@ -26,6 +26,7 @@ from typing import Any
 from pynamodb.signals import pre_dynamodb_send
 
 from observability.logging import get_logger
+from triggers.aws import on_each_new_client
 
 __all__ = ["RequestStats", "connect", "request_stats", "reset_request_stats"]
 
@@ -133,13 +134,11 @@ _HOOKS = {
 }
 
 
-def _instrument(sender: Any, **_: Any) -> None:
-    events = sender.client.meta.events
+def _instrument(events: Any) -> None:
     for event_name, handler in _HOOKS.items():
-        # unique_id makes registration idempotent: each client is instrumented once.
         events.register(event_name, handler, unique_id=f"triggers-{event_name}")
 
 
 def connect() -> None:
     """Called once from ObservabilityConfig.ready()."""
-    pre_dynamodb_send.connect(_instrument, weak=False)
+    pre_dynamodb_send.connect(on_each_new_client(_instrument), weak=False)

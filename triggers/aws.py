@@ -8,6 +8,8 @@ service at DynamoDB Local or moto, and with none set it talks to real AWS.
 from __future__ import annotations
 
 import functools
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -47,3 +49,18 @@ def dynamodb_connection() -> Connection:
         max_retry_attempts=DynamoDBMeta.max_retry_attempts,
         max_pool_connections=DynamoDBMeta.max_pool_connections,
     )
+
+
+def on_each_new_client(setup: Callable[[Any], None]) -> Callable[..., None]:
+    """A receiver for PynamoDB's `pre_dynamodb_send` signal that runs `setup(events)` with
+    a botocore client's event system the first time it sees that client, and does nothing
+    on every later call (registering a hook costs an `inspect` of the handler)."""
+    seen: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def receiver(sender: Any, **_: Any) -> None:
+        client = sender.client
+        if client not in seen:
+            setup(client.meta.events)  # idempotent by unique_id, should two threads race
+            seen.add(client)
+
+    return receiver

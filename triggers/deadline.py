@@ -30,6 +30,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from pynamodb.signals import pre_dynamodb_send
 
+from triggers.aws import on_each_new_client
+
 __all__ = [
     "DeadlineExceeded",
     "DynamoDBDeadlineMiddleware",
@@ -106,9 +108,7 @@ def _veto_late_retry(
     return False if left < needed else None
 
 
-def _install(sender: Any, **_: Any) -> None:
-    events = sender.client.meta.events
-    # unique_id makes registration idempotent: each client is set up once.
+def _install(events: Any) -> None:
     events.register("before-send.dynamodb", _cap_attempt, unique_id="triggers-deadline-send")
     events.register_first(
         "needs-retry.dynamodb", _veto_late_retry, unique_id="triggers-deadline-retry"
@@ -117,7 +117,7 @@ def _install(sender: Any, **_: Any) -> None:
 
 def connect() -> None:
     """Install the hooks on every DynamoDB client PynamoDB uses (EventsConfig.ready())."""
-    pre_dynamodb_send.connect(_install, weak=False)
+    pre_dynamodb_send.connect(on_each_new_client(_install), weak=False)
 
 
 class DynamoDBDeadlineMiddleware:

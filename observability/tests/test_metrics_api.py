@@ -84,6 +84,8 @@ def traffic(metrics_server: Server) -> dict[str, int]:
     api.delete(f"/v1/events/{created[1]['event_id']}")
     for _ in range(2):
         api.post("/v1/events", json={"source": ""})  # 400 VALIDATION_ERROR
+    batch = [{"source": "metrics", "event_type": "batched", "payload": {"n": n}} for n in range(3)]
+    assert api.post("/v1/events/batch", json={"events": batch}).status_code == 200
     api.get("/v1/inbox")
     api.get(f"/v1/events/{uuid.uuid4()}")  # 404 NOT_FOUND
     api.get("/v1/no-such-route-1")
@@ -91,6 +93,9 @@ def traffic(metrics_server: Server) -> dict[str, int]:
     expected = {"ingest_ok": 6, "ingest_bad": 2, "lookups": 3}
     wait_for(lambda: series_sum(m.REQUESTS, {"Endpoint": "/v1/events", "Method": "POST"}) >= 8)
     wait_for(lambda: series_sum(m.REQUESTS, {"Endpoint": "unmatched", "Method": "GET"}) >= 2)
+    wait_for(
+        lambda: series_sum(m.REQUESTS, {"Endpoint": "/v1/events/batch", "Method": "POST"}) >= 1
+    )
     return expected
 
 
@@ -127,7 +132,7 @@ def test_latency_is_published_as_raw_samples(traffic: dict[str, int]) -> None:
 
 
 def test_ingestion_and_lookup_method_are_counted(traffic: dict[str, int]) -> None:
-    assert series_sum(m.EVENTS_INGESTED, {}) == 6
+    assert series_sum(m.EVENTS_INGESTED, {}) == 6 + 3  # six single events, one batch of three
     assert series_sum(m.EVENT_LOOKUPS, {"LookupMethod": "gsi"}) >= 5  # get x4, ack, delete
 
 
