@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads
+.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads loadtest
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/ev
 
 bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~7 min)
 	$(BIN)/python -m perf.lookup_scaling
+
+SCENARIO ?= all
+ENV ?= local
+PROFILE ?= local
+loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... ENV=local PROFILE=smoke|local|full (perf/README.md)
+	$(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) $(ARGS)
 
 bench-reads: install ## Benchmark: filtered inbox and 404 cost, this checkout vs BEFORE=<git rev> (~4 min)
 	@test -n "$(BEFORE)" || { echo "usage: make bench-reads BEFORE=<git revision>"; exit 2; }

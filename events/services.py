@@ -165,6 +165,8 @@ def event_ingest(
     transaction: a retry with the same body replays the first answer, a reuse with
     a different body is a ConflictError, and concurrent duplicates cannot both land.
     """
+    if settings.TEST_ONLY_INGEST_DELAY_MS:  # the load-test runner's injected slowdown
+        time.sleep(settings.TEST_ONLY_INGEST_DELAY_MS / 1000)
     if idempotency_key is not None:
         draft = replace(draft, metadata={**draft.metadata, "idempotency_key": idempotency_key})
     event = pending_event(tenant_id=tenant_id, draft=draft)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,26 +46,36 @@ class Profile:
     latency_thresholds: bool
     stress: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def total_seconds(self) -> float:
+        """How long one scenario at this profile runs (ramps included)."""
+        return seconds(self.ramp_up) + seconds(self.duration) + seconds(self.ramp_down)
+
     def capped(self, environment: Environment) -> Profile:
-        """The profile within an environment's caps (production's)."""
-        vus, duration = self.vus, self.duration
+        """The profile within an environment's caps (production's): VUs, and the whole
+        run of every scenario, ramps and the stress test's climb and recovery included."""
+        vus, duration, stress = self.vus, self.duration, dict(self.stress)
+        ramp_up, ramp_down = self.ramp_up, self.ramp_down
         if environment.max_vus is not None:
             vus = min(vus, environment.max_vus)
-        limit = environment.max_duration_seconds
-        if limit is not None and seconds(duration) > limit:
-            duration = f"{int(limit)}s"
-        stress = dict(self.stress)
-        if environment.max_vus is not None:
             stress["max_vus"] = min(int(stress.get("max_vus", vus)), environment.max_vus)
-        return Profile(
-            self.name,
-            vus,
-            duration,
-            self.ramp_up,
-            self.ramp_down,
-            self.seed_events,
-            self.latency_thresholds,
-            stress,
+            for rate in ("start_rate", "peak_rate", "recovery_rate"):
+                if rate in stress:  # one request per VU per second is already a lot there
+                    stress[rate] = min(int(stress[rate]), environment.max_vus)
+        limit = environment.max_duration_seconds
+        if limit is not None:
+            ramp_up, ramp_down = (
+                f"{int(min(seconds(ramp), limit / 4))}s" for ramp in (ramp_up, ramp_down)
+            )
+            ramps = seconds(ramp_up) + seconds(ramp_down)
+            duration = f"{max(1, int(min(seconds(duration), limit - ramps)))}s"
+            climb, recovery = (seconds(str(stress.get(k, "0s"))) for k in ("climb", "recovery"))
+            if climb + recovery > limit:
+                share = limit / (climb + recovery)
+                stress["climb"] = f"{max(1, int(climb * share))}s"
+                stress["recovery"] = f"{max(1, int(recovery * share))}s"
+        return replace(
+            self, vus=vus, duration=duration, ramp_up=ramp_up, ramp_down=ramp_down, stress=stress
         )
 
 

@@ -101,6 +101,8 @@ def _k6_env(
         "K6_NO_USAGE_REPORT": "true",
         "K6_WEB_DASHBOARD": "true",
         "K6_WEB_DASHBOARD_PORT": "-1",  # no server: only the exported report
+        # k6 skips the report of a run shorter than a few periods (10 s by default)
+        "K6_WEB_DASHBOARD_PERIOD": f"{max(1, round(profile.total_seconds / 30))}s",
         "K6_WEB_DASHBOARD_EXPORT": str(report / f"dashboard-{target.name}.html"),
         "BASE_URL": target.url,
         "API_KEY": stack.api_key,
@@ -214,10 +216,12 @@ def run_scenario(
                 )
         service = runs["service"]
         failed += service.failed_thresholds
+        if "reference" in runs:  # a reference that failed makes every ratio meaningless
+            failed += [f"reference: {problem}" for problem in runs["reference"].failed_thresholds]
         calls = service.dynamodb_calls
         measured.append(_measured(service, runs.get("reference")))
     baseline = load_baseline(scenario.name, profile.name, baselines)
-    found = [] if baseline is None or reference is None else regressions(measured[-1], baseline)
+    found = [] if baseline is None or reference is None else regressions(measured, baseline)
     result = ScenarioResult(scenario.name, report, measured, failed, found, calls, stress)
     (report / "result.json").write_text(
         json.dumps(

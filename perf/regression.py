@@ -103,12 +103,11 @@ def baseline_from(
     date: str,
     machine: dict[str, Any],
 ) -> Baseline:
-    values: dict[str, float | None] = {}
-    tolerances: dict[str, float] = {}
-    for metric in _FLOORS:
-        seen = [v for v in (r.compared()[metric] for r in rounds) if v is not None]
-        values[metric] = round(statistics.median(seen), 4) if seen else None
-        tolerances[metric] = _tolerance(metric, seen)
+    values = {m: None if v is None else round(v, 4) for m, v in _medians(rounds).items()}
+    tolerances = {
+        metric: _tolerance(metric, [v for r in rounds if (v := r.compared()[metric]) is not None])
+        for metric in _FLOORS
+    }
     return Baseline(
         scenario=scenario,
         profile=profile,
@@ -122,10 +121,21 @@ def baseline_from(
     )
 
 
-def regressions(measured: Measured, baseline: Baseline) -> list[str]:
-    """What got worse than the baseline allows, in words; empty when nothing did."""
+def _medians(rounds: list[Measured]) -> dict[str, float | None]:
+    medians: dict[str, float | None] = {}
+    for metric in _FLOORS:
+        seen = [v for v in (r.compared()[metric] for r in rounds) if v is not None]
+        medians[metric] = statistics.median(seen) if seen else None
+    return medians
+
+
+def regressions(rounds: list[Measured], baseline: Baseline) -> list[str]:
+    """What got worse than the baseline allows, in words; empty when nothing did.
+
+    A run of several rounds is judged by the median of each compared metric.
+    """
     found = []
-    now = measured.compared()
+    now = _medians(rounds)
     cpu, base_cpu = now["cpu_ratio"], baseline.values.get("cpu_ratio")
     if cpu is not None and base_cpu is not None:
         limit = base_cpu * (1 + baseline.tolerances["cpu_ratio"])
@@ -142,8 +152,8 @@ def regressions(measured: Measured, baseline: Baseline) -> list[str]:
                 f"requests/s is {throughput:.2f}x the reference's (baseline "
                 f"{base_throughput:.2f}x, allowed down to {limit:.2f}x)"
             )
-    p95, base_p95 = measured.p95_ms, baseline.values.get("p95_ms")
-    if base_p95 is not None:
+    p95, base_p95 = now["p95_ms"], baseline.values.get("p95_ms")
+    if p95 is not None and base_p95 is not None:
         limit = base_p95 * (1 + baseline.tolerances["p95_ms"]) + _P95_SLACK_MS
         if p95 > limit:
             found.append(

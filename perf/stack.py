@@ -125,11 +125,21 @@ def _start_reference(env: dict[str, str], work_dir: Path, stack: ExitStack) -> T
 
 @contextmanager
 def local_stack(
-    work_dir: Path, *, service_env: dict[str, str] | None = None, reuse: bool = True
+    work_dir: Path,
+    *,
+    service_env: dict[str, str] | None = None,
+    reuse: bool = True,
+    stores: dict[str, str] | None = None,
 ) -> Iterator[LoadStack]:
-    """Start (or reuse) the stores, then the service and the reference on them."""
+    """Start (or reuse) the stores, then the service and the reference on them.
+
+    `stores` (aws_env's variables) names running DynamoDB and moto servers to use, as the
+    runner's tests do; otherwise a running `make run`'s are reused, or new ones started.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        stores = _reused_stores() if reuse else None
+        if stores is None and reuse:
+            stores = _reused_stores()
         dynamodb_pid = None
         if stores is None:
             jar = dynamodb_local_jar()
@@ -171,7 +181,15 @@ def local_stack(
         log = stack.enter_context(service_log.open("ab"))
         service = start_gunicorn(port=free_port(), env=env, log=log)
         stack.callback(service.stop)
-        reference = _start_reference({**base, "REFERENCE_TABLE": REFERENCE_TABLE}, work_dir, stack)
+        reference = _start_reference(
+            {
+                **base,
+                "DJANGO_SETTINGS_MODULE": "perf.reference.settings",
+                "REFERENCE_TABLE": REFERENCE_TABLE,
+            },
+            work_dir,
+            stack,
+        )
         yield LoadStack(
             service=Target("service", service.url, service, service_log),
             reference=reference,

@@ -63,6 +63,12 @@ EVENT_LOOKUP_RECENT_SECONDS = env_float("EVENT_LOOKUP_RECENT_SECONDS", 5.0)
 # A process that found a GSI missing or backfilling reads the slower way for this long,
 # then tries the index again (no DescribeTable on the request path).
 INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)
+# Test-only: sleep this long in every single-event ingest, so the load-test runner's own
+# test can show an injected slowdown caught (perf/tests/test_loadtest.py). Refused outside
+# STAGE=LoadTest, so no deployment can carry it.
+TEST_ONLY_INGEST_DELAY_MS = env_int("TEST_ONLY_INGEST_DELAY_MS", 0, minimum=0, maximum=5000)
+if TEST_ONLY_INGEST_DELAY_MS and STAGE != "LoadTest":
+    raise ImproperlyConfigured("TEST_ONLY_INGEST_DELAY_MS is only accepted with STAGE=LoadTest.")
 
 # --- Django ---------------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -1,0 +1,114 @@
+"""The load-test runner against a real gunicorn, reference and DynamoDB Local: every
+scenario's smoke run, and regression detection (an unchanged build passes, an injected
+slowdown is caught)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from devstack.localstack import aws_env
+from perf.harness import machine
+from perf.loadconfig import Profile, load
+from perf.loadtest import ScenarioResult, run_scenario
+from perf.regression import baseline_from
+from perf.stack import LoadStack, local_stack
+
+pytestmark = pytest.mark.integration
+
+CONFIG = load()
+SMOKE = CONFIG.profiles["smoke"]
+
+
+@pytest.fixture(scope="module")
+def stores(dynamodb_url: str, moto_url: str) -> dict[str, str]:
+    return aws_env(dynamodb_url=dynamodb_url, moto_url=moto_url)
+
+
+@pytest.fixture(scope="module")
+def stack(stores: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadStack]:
+    with local_stack(tmp_path_factory.mktemp("loadstack"), stores=stores) as started:
+        yield started
+
+
+def run(
+    stack: LoadStack, name: str, tmp: Path, profile: Profile = SMOKE, rounds: int = 1
+) -> ScenarioResult:
+    return run_scenario(
+        stack,
+        CONFIG.scenarios[name],
+        profile,
+        rounds=rounds,
+        reports=tmp / "reports",
+        baselines=tmp / "baselines",
+    )
+
+
+@pytest.mark.parametrize("name", list(CONFIG.scenarios))
+def test_every_scenario_runs_its_smoke_profile_and_writes_its_report(
+    stack: LoadStack, tmp_path: Path, name: str
+) -> None:
+    result = run(stack, name, tmp_path)
+
+    assert result.ok, result.failed_thresholds + result.regressions
+    measured = result.rounds[0]
+    assert measured.requests_per_s > 0
+    assert measured.failed_rate < 0.001
+    assert measured.cpu_ms_per_request
+    assert measured.cpu_ms_per_request > 0
+    assert result.dynamodb_calls  # read from the service's request_finished lines
+    files = {path.name for path in result.report.iterdir()}
+    assert {"result.json", "summary-service.json", "dashboard-service.html"} <= files
+    written = json.loads((result.report / "result.json").read_text())
+    assert written["scenario"] == name
+    assert written["commit"]
+    assert written["machine"]["cores"]
+    if CONFIG.scenarios[name].reference:
+        assert {"summary-reference.json", "dashboard-reference.html"} <= files
+        assert measured.reference_cpu_ms_per_request
+        assert measured.cpu_ratio
+    if name == "batch_ingestion":
+        assert measured.events_per_s > measured.requests_per_s * 10  # 25 events a request
+    if name == "stress_test":
+        assert result.stress is not None
+        assert result.stress["seconds"]  # per-second rate, p95 and errors, for the analysis
+
+
+def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
+    stack: LoadStack, stores: dict[str, str], tmp_path: Path
+) -> None:
+    # GIVEN a baseline of three rounds of single-event ingestion
+    profile = replace(SMOKE, duration="4s")
+    rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=3).rounds
+    baseline_from(
+        rounds,
+        scenario="event_ingestion",
+        profile=profile.name,
+        commit="test",
+        date=datetime.now(UTC).date().isoformat(),
+        machine=machine(),
+    ).write(tmp_path / "baselines")
+
+    # WHEN the same build runs again THEN nothing regressed
+    unchanged = run(stack, "event_ingestion", tmp_path, profile, rounds=2)
+    assert unchanged.regressions == []
+
+    # WHEN every ingest sleeps 60 ms (the test-only setting)
+    with local_stack(
+        tmp_path / "slow",
+        stores=stores,
+        service_env={"TEST_ONLY_INGEST_DELAY_MS": "60"},
+    ) as slow:
+        slowed = run(slow, "event_ingestion", tmp_path, profile)
+
+    # THEN the run fails on it: p95 and requests/s against the same-run reference
+    assert not slowed.ok
+    assert any(problem.startswith("p95 is") for problem in slowed.regressions)
+    assert any(problem.startswith("requests/s is") for problem in slowed.regressions)
+    verdict = json.loads((slowed.report / "result.json").read_text())
+    assert verdict["regressions"] == slowed.regressions

@@ -1,0 +1,84 @@
+"""Baselines and the regression verdict, on made-up rounds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from perf.regression import Baseline, Measured, baseline_from, load_baseline, regressions
+
+ROUND = Measured(
+    p50_ms=10.0,
+    p95_ms=20.0,
+    p99_ms=30.0,
+    requests_per_s=400.0,
+    events_per_s=400.0,
+    failed_rate=0.0,
+    cpu_ms_per_request=3.0,
+    reference_requests_per_s=500.0,
+    reference_p95_ms=15.0,
+    reference_cpu_ms_per_request=2.5,
+)
+
+
+def baseline(*rounds: Measured) -> Baseline:
+    return baseline_from(
+        list(rounds), scenario="s", profile="p", commit="c", date="d", machine={"cores": 2}
+    )
+
+
+def test_a_baseline_of_steady_rounds_gets_the_floor_tolerances() -> None:
+    made = baseline(ROUND, ROUND, ROUND)
+
+    assert made.values == {"cpu_ratio": 1.2, "throughput_ratio": 0.8, "p95_ms": 20.0}
+    assert made.tolerances == {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ms": 0.3}
+
+
+def test_a_noisy_baseline_tolerates_three_times_its_spread() -> None:
+    noisy = [replace(ROUND, p95_ms=p95) for p95 in (10.0, 20.0, 30.0)]
+
+    assert baseline(*noisy).tolerances["p95_ms"] == pytest.approx(1.5)  # 3 x stdev / mean
+
+
+def test_the_same_figures_pass() -> None:
+    assert regressions([ROUND], baseline(ROUND)) == []
+
+
+def test_a_faster_machine_with_the_same_ratios_passes() -> None:
+    faster = replace(
+        ROUND, cpu_ms_per_request=1.5, reference_cpu_ms_per_request=1.25,
+        requests_per_s=800.0, reference_requests_per_s=1000.0, p95_ms=10.0,
+    )  # fmt: skip
+    assert regressions([faster], baseline(ROUND)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reported"),
+    [
+        ({"cpu_ms_per_request": 3.6}, "CPU per request is 1.44x"),  # 1.2x -> 1.44x (+20 %)
+        ({"requests_per_s": 300.0}, "requests/s is 0.60x"),  # 0.8x -> 0.6x (-25 %)
+        ({"p95_ms": 32.0}, "p95 is 32.0 ms"),  # over 20 x 1.3 + 5 = 31 ms
+    ],
+)
+def test_each_compared_figure_alone_is_caught(change: dict[str, float], reported: str) -> None:
+    found = regressions([replace(ROUND, **change)], baseline(ROUND))
+
+    assert len(found) == 1
+    assert found[0].startswith(reported)
+
+
+def test_a_run_of_several_rounds_is_judged_by_its_medians() -> None:
+    one_bad_round = [ROUND, replace(ROUND, p95_ms=90.0), ROUND]
+
+    assert regressions(one_bad_round, baseline(ROUND)) == []
+
+
+def test_a_baseline_round_trips_through_its_file(tmp_path: Path) -> None:
+    made = baseline(ROUND, replace(ROUND, p95_ms=25.0))
+
+    made.write(tmp_path)
+
+    assert load_baseline("s", "p", tmp_path) == made
+    assert load_baseline("other", "p", tmp_path) is None
