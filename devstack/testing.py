@@ -281,13 +281,14 @@ def store_pending_events(
     """`count` pending events written straight to the events table (or `table`) as the
     service writes them, by BatchWriteItem from 4 threads: fast bulk data for tests.
     Returns their ids, oldest first."""
+    from events.items import pending_item
     from events.models import Event  # Django is configured only by now
-    from events.services import EventDraft, pending_event
+    from events.services import EventDraft
     from triggers.aws import aws_client
 
     start = created or datetime.now(UTC)
     events = [
-        pending_event(
+        pending_item(
             tenant_id=tenant_id,
             draft=EventDraft(source=source, event_type=event_type, payload=f'{{"n":{n}}}'),
             now=start + timedelta(microseconds=n),
@@ -299,7 +300,7 @@ def store_pending_events(
     def write(share: list[Any]) -> None:
         client = aws_client("dynamodb")
         for start in range(0, len(share), 25):  # BatchWriteItem takes 25 items
-            puts = [{"PutRequest": {"Item": e.serialize()}} for e in share[start : start + 25]]
+            puts = [{"PutRequest": {"Item": e.item}} for e in share[start : start + 25]]
             while puts:
                 response = client.batch_write_item(RequestItems={name: puts})
                 puts = response.get("UnprocessedItems", {}).get(name, [])

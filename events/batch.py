@@ -17,19 +17,20 @@ from triggers.deadline import remaining_seconds
 
 __all__ = ["MAX_BATCH_ITEMS", "put_events"]
 
+RawItem = dict[str, Any]
+
 MAX_BATCH_ITEMS = 25  # BatchWriteItem's own limit
 _ATTEMPTS = 5
 _FIRST_BACKOFF_SECONDS = 0.05
 
 
-def put_events(events: list[Event]) -> list[Event]:
-    """Write `events` (at most 25) in one BatchWriteItem, resending unprocessed ones.
-    Returns the events DynamoDB did not write (empty when all were)."""
-    if not events:
-        return []
-    by_key = {(event.tenant_id, event.created_key): event for event in events}
-    pending: list[dict[str, Any]] = [event.serialize() for event in events]
+def put_events(items: list[RawItem]) -> set[tuple[str, str]]:
+    """Write new event items (at most 25) in one BatchWriteItem, resending unprocessed ones.
+    Returns the keys (tenant_id, created_key) of the items DynamoDB did not write."""
+    pending = items
     for attempt in range(_ATTEMPTS):
+        if not pending:
+            return set()
         if attempt:
             backoff = random.uniform(0, _FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1))  # noqa: S311
             left = remaining_seconds()
@@ -40,6 +41,4 @@ def put_events(events: list[Event]) -> list[Event]:
         response = Event._get_connection().batch_write_item(put_items=pending)
         unprocessed = response.get("UnprocessedItems", {}).get(Event.Meta.table_name, [])
         pending = [request["PutRequest"]["Item"] for request in unprocessed]
-        if not pending:
-            return []
-    return [by_key[(item["tenant_id"]["S"], item["created_key"]["S"])] for item in pending]
+    return {(item["tenant_id"]["S"], item["created_key"]["S"]) for item in pending}

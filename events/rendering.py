@@ -16,7 +16,7 @@ import orjson
 from events.models import Event
 from triggers.clock import format_timestamp
 
-__all__ = ["ack_json", "created_json", "item_json"]
+__all__ = ["ack_json", "batch_json", "created_json", "item_json"]
 
 RawItem = dict[str, Any]
 # PynamoDB stores times as "2026-11-29T07:03:41.748978+0000"; responses say "...978Z".
@@ -70,3 +70,25 @@ def ack_json(event: Event) -> dict[str, Any]:
         "status": event.status,
         "acknowledged_at": format_timestamp(event.acknowledged_at),
     }
+
+
+def _batch_item_json(result: dict[str, Any]) -> dict[str, Any]:
+    if "error" in result:
+        error = result["error"]
+        details = {str(name): value for name, value in error["details"].items()}
+        return {
+            "index": result["index"],
+            "error": {"code": error["code"], "message": error["message"], "details": details},
+        }
+    return {
+        "index": result["index"],
+        "event_id": result["event_id"],
+        "created_at": format_timestamp(result["created_at"]),
+        "status": result["status"],
+        "replayed": result["replayed"],
+    }
+
+
+def batch_json(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What POST /v1/events/batch answers in `results`: one entry per event, in order."""
+    return [_batch_item_json(result) for result in results]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from events.batch import MAX_BATCH_ITEMS
 from events.models import PRIORITIES
-from triggers.exceptions import ErrorCode, TriggersError
-from triggers.jsoncodec import dumps_exact
+from triggers.exceptions import TriggersError
 from triggers.serializers import (
     JSONObjectTextField,
     JSONValueField,
@@ -156,40 +154,15 @@ class EventBatchInDocsSerializer(serializers.Serializer[Any]):
     events = EventInSerializer(many=True)
 
 
-def validate_batch_events(events: list[Any]) -> list[dict[str, Any]]:
-    """Each event of a batch validated on its own, as POST /v1/events validates one: its
-    validated data, or `{"error": {code, message, details}}` for that event alone."""
-    validated = []
-    for event in events:
-        if len(dumps_exact(event)) > settings.MAX_EVENT_BYTES:
-            validated.append(
-                _item_error(
-                    ErrorCode.PAYLOAD_TOO_LARGE,
-                    f"The event exceeds {settings.MAX_EVENT_BYTES} bytes.",
-                    {"max_bytes": settings.MAX_EVENT_BYTES},
-                )
-            )
-            continue
-        checked = EventInSerializer(data=event)
-        if checked.is_valid():
-            validated.append(dict(checked.validated_data))
-        else:
-            validated.append(
-                _item_error(
-                    ErrorCode.VALIDATION_ERROR, "The event failed validation.", checked.errors
-                )
-            )
-    return validated
-
-
-def _item_error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+def batch_error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    """One batch item's `error` result."""
     return {"error": {"code": code, "message": message, "details": details}}
 
 
 def batch_result(outcome: Any) -> dict[str, Any]:
     """One batch item's result fields: the stored event's, or its error's."""
     if isinstance(outcome, TriggersError):
-        return _item_error(outcome.code, outcome.message, outcome.details)
+        return batch_error(outcome.code, outcome.message, outcome.details)
     return {
         "event_id": outcome.event_id,
         "created_at": outcome.created_at,

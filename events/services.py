@@ -16,20 +16,19 @@ from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteErr
 from pynamodb.transactions import TransactWrite
 
 from events.batch import put_events
+from events.items import PendingItem, pending_event, pending_item
 from events.models import (
     DEFAULT_PRIORITY,
     STATUS_ACKNOWLEDGED,
     STATUS_PENDING,
     Event,
-    EventMetadata,
     IdempotencyRecord,
-    inbox_key,
 )
 from events.selectors import event_get
 from observability import metrics
 from observability.logging import get_logger
 from triggers.aws import dynamodb_connection
-from triggers.clock import format_timestamp, utcnow
+from triggers.clock import utcnow
 from triggers.exceptions import (
     ConflictError,
     NotFoundError,
@@ -39,7 +38,6 @@ from triggers.exceptions import (
     dynamodb_error_code,
     unavailable_cause,
 )
-from triggers.ids import new_event_id
 
 __all__ = [
     "BatchItem",
@@ -50,7 +48,6 @@ __all__ = [
     "event_delete",
     "event_ingest",
     "event_ingest_batch",
-    "pending_event",
 ]
 
 logger = get_logger(__name__)
@@ -97,28 +94,6 @@ def _request_hash(draft: EventDraft) -> str:
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def pending_event(*, tenant_id: str, draft: EventDraft, now: datetime | None = None) -> Event:
-    """A new pending event, as the service writes it (not saved): in the tenant's inbox
-    and in the per-source and per-type inbox indexes until it is acknowledged."""
-    now = now or utcnow()
-    event_id = new_event_id(now)
-    return Event(
-        tenant_id,
-        f"{format_timestamp(now)}#{event_id}",
-        event_id=event_id,
-        created_at=now,
-        source=draft.source,
-        event_type=draft.event_type,
-        payload=draft.payload,
-        metadata=EventMetadata(**draft.metadata),
-        status=STATUS_PENDING,
-        inbox_tenant=tenant_id,
-        inbox_source=inbox_key(tenant_id, draft.source),
-        inbox_event_type=inbox_key(tenant_id, draft.event_type),
-        expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
-    )
-
-
 def _recorded(ingested: IngestedEvent, payload: str) -> IngestedEvent:
     if not ingested.replayed:
         metrics.record_event_ingestion(1)
@@ -133,7 +108,7 @@ def _recorded(ingested: IngestedEvent, payload: str) -> IngestedEvent:
     return ingested
 
 
-def _answer(origin: Event | IdempotencyRecord, *, replayed: bool) -> IngestedEvent:
+def _answer(origin: Event | IdempotencyRecord | PendingItem, *, replayed: bool) -> IngestedEvent:
     """The POST answer, from the event just written or from the key's first answer."""
     return IngestedEvent(
         event_id=origin.event_id,
@@ -267,9 +242,9 @@ def event_ingest_batch(*, tenant_id: str, items: Sequence[BatchItem]) -> list[Ba
 
 
 def _ingest_plain(tenant_id: str, plain: list[tuple[int, BatchItem]]) -> dict[int, BatchResult]:
-    events = {index: pending_event(tenant_id=tenant_id, draft=item.draft) for index, item in plain}
+    events = {index: pending_item(tenant_id=tenant_id, draft=item.draft) for index, item in plain}
     try:
-        unwritten = {id(event) for event in put_events(list(events.values()))}
+        unwritten = put_events([event.item for event in events.values()])
     except PynamoDBException as exc:  # the call itself failed: any of them may be stored
         cause = unavailable_cause(exc)
         if cause is None:
@@ -281,7 +256,7 @@ def _ingest_plain(tenant_id: str, plain: list[tuple[int, BatchItem]]) -> dict[in
                 "DynamoDB did not write it (throttled); retry it.",
                 cause=UnavailableCause.THROTTLED,
             )
-            if id(event) in unwritten
+            if event.key in unwritten
             else _answer(event, replayed=False)
         )
         for index, event in events.items()

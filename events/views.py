@@ -10,9 +10,8 @@ from rest_framework.response import Response
 
 from events import selectors, services
 from events.batch import MAX_BATCH_ITEMS
-from events.rendering import ack_json, created_json, item_json
+from events.rendering import ack_json, batch_json, created_json, item_json
 from events.serializers import (
-    BatchResultSerializer,
     EventAckResponseSerializer,
     EventBatchInDocsSerializer,
     EventBatchInSerializer,
@@ -22,8 +21,8 @@ from events.serializers import (
     EventResponseSerializer,
     batch_result,
     resolve_idempotency_key,
-    validate_batch_events,
 )
+from events.validation import validate_batch_events, validated_event
 from triggers.api import ApiView, api_response
 from triggers.auth.authentication import tenant_of
 from triggers.exceptions import ValidationFailedError
@@ -53,9 +52,7 @@ class EventCollectionView(ApiView):
         ),
     )
     def post(self, request: Request) -> Response:
-        body = EventInSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated_event(request.data)
         metadata = data.get("metadata", {})
         ingested = services.event_ingest(
             tenant_id=tenant_of(request),
@@ -116,8 +113,7 @@ class EventBatchView(ApiView):
         results = [{"index": index, **data} for index, data in enumerate(validated)]
         for index, outcome in zip(valid, outcomes, strict=True):
             results[index] = {"index": index, **batch_result(outcome)}
-        rendered = BatchResultSerializer(results, many=True).data
-        return api_response(request, {"results": rendered})
+        return api_response(request, {"results": batch_json(results)})
 
 
 class EventDetailView(ApiView):

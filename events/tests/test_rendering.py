@@ -4,16 +4,25 @@ byte for byte, on the same events."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from events import services
 from events.models import Event
-from events.rendering import ack_json, created_json, item_json
+from events.rendering import ack_json, batch_json, created_json, item_json
 from events.selectors import event_get, event_item
-from events.serializers import EventAckOutSerializer, EventCreatedOutSerializer, EventOutSerializer
+from events.serializers import (
+    BatchResultSerializer,
+    EventAckOutSerializer,
+    EventCreatedOutSerializer,
+    EventOutSerializer,
+    batch_result,
+)
+from events.validation import validate_batch_events
 from triggers.content import JSONRenderer
+from triggers.exceptions import ConflictError, ServiceUnavailableError
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +80,23 @@ def test_an_item_renders_as_the_serializer_renders_its_model(tenant: str) -> Non
         statuses.add(item["status"]["S"])
         same_bytes(item_json(item), EventOutSerializer(Event.from_raw_data(item)).data)
     assert statuses == {"pending", "acknowledged"}
+
+
+def test_batch_results_render_as_the_serializer_renders_them() -> None:
+    created = datetime(2026, 11, 29, 8, 0, 0, tzinfo=UTC)  # microseconds 0: still printed
+    stored = services.IngestedEvent("e-1", created, "s", "t", "pending", replayed=False)
+    replayed = services.IngestedEvent("e-2", created, "s", "t", "pending", replayed=True)
+    invalid, too_large = validate_batch_events(
+        [{"source": "", "payload": [], "extra": 1}, {"payload": {"x": "y" * 300_000}}]
+    )
+    results = [
+        batch_result(stored),
+        batch_result(replayed),
+        invalid,
+        too_large,
+        batch_result(ConflictError("The key was used with another body.")),
+        batch_result(ServiceUnavailableError("Throttled; retry it.", cause="throttled")),
+    ]
+    indexed = [{"index": index, **result} for index, result in enumerate(results)]
+
+    same_bytes(batch_json(indexed), BatchResultSerializer(indexed, many=True).data)

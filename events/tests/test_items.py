@@ -1,0 +1,76 @@
+"""The item the service writes for a new event is what PynamoDB writes for that Event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events.items import pending_event, pending_item
+from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata, inbox_key
+from events.services import EventDraft
+
+TEXT = st.text(min_size=1, max_size=20)
+METADATA = st.fixed_dictionaries(
+    {},
+    optional={
+        "correlation_id": TEXT,
+        "priority": st.sampled_from(PRIORITIES),
+        "idempotency_key": st.from_regex(r"[\x21-\x7e]{1,20}", fullmatch=True),
+    },
+)
+MOMENTS = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+
+
+def as_pynamodb_writes_it(tenant_id: str, draft: EventDraft, event_id: str, now: datetime) -> Event:
+    """The event built attribute by attribute through the model, as the service once did."""
+    return Event(
+        tenant_id,
+        f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{event_id}",
+        event_id=event_id,
+        created_at=now,
+        source=draft.source,
+        event_type=draft.event_type,
+        payload=draft.payload,
+        metadata=EventMetadata(**draft.metadata),
+        status=STATUS_PENDING,
+        inbox_tenant=tenant_id,
+        inbox_source=inbox_key(tenant_id, draft.source),
+        inbox_event_type=inbox_key(tenant_id, draft.event_type),
+        expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
+    )
+
+
+@given(tenant=st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True), source=TEXT, event_type=TEXT,
+       metadata=METADATA, now=MOMENTS)  # fmt: skip
+def test_the_item_is_what_pynamodb_serializes_for_the_event(
+    tenant: str, source: str, event_type: str, metadata: dict[str, str], now: datetime
+) -> None:
+    draft = EventDraft(source=source, event_type=event_type, payload='{"n":1}', metadata=metadata)
+
+    made = pending_item(tenant_id=tenant, draft=draft, now=now)
+
+    expected = as_pynamodb_writes_it(tenant, draft, made.event_id, now).serialize()
+    assert made.item == expected
+    assert made.key == (tenant, expected["created_key"]["S"])
+    assert (made.created_at, made.source, made.event_type) == (now, source, event_type)
+
+
+def test_the_model_form_reads_back_the_same_event() -> None:
+    draft = EventDraft(source="s", event_type="t", payload='{"a":[1,2]}', metadata={})
+    now = datetime(2026, 11, 29, 8, 0, 0, 123456, tzinfo=UTC)
+
+    event = pending_event(tenant_id="t1", draft=draft, now=now)
+
+    assert event.created_at == now
+    assert event.metadata.priority == "normal"
+    assert event.metadata.correlation_id is None
+    assert event.expires_at == now.replace(microsecond=0) + timedelta(days=7)
+    assert event.serialize() == pending_item(tenant_id="t1", draft=draft, now=now).item | {
+        "event_id": {"S": event.event_id},
+        "created_key": {"S": event.created_key},
+    }
