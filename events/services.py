@@ -16,7 +16,7 @@ from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteErr
 from pynamodb.transactions import TransactWrite
 
 from events.batch import put_events
-from events.items import PendingItem, pending_event, pending_item
+from events.items import PendingItem, pending_event, pending_item, put_pending_item
 from events.models import (
     DEFAULT_PRIORITY,
     STATUS_ACKNOWLEDGED,
@@ -142,14 +142,14 @@ def event_ingest(
     """
     if settings.TEST_ONLY_INGEST_DELAY_MS:  # the load-test runner's injected slowdown
         time.sleep(settings.TEST_ONLY_INGEST_DELAY_MS / 1000)
-    if idempotency_key is not None:
-        draft = replace(draft, metadata={**draft.metadata, "idempotency_key": idempotency_key})
-    event = pending_event(tenant_id=tenant_id, draft=draft)
     payload = draft.payload
     if idempotency_key is None:
-        event.save()
-        return _recorded(_answer(event, replayed=False), payload)
+        pending = pending_item(tenant_id=tenant_id, draft=draft)
+        put_pending_item(pending)
+        return _recorded(_answer(pending, replayed=False), payload)
 
+    draft = replace(draft, metadata={**draft.metadata, "idempotency_key": idempotency_key})
+    event = pending_event(tenant_id=tenant_id, draft=draft)
     request_hash = _request_hash(draft)
     record_key = f"{tenant_id}#{idempotency_key}"
     for _ in range(_TRANSACTION_ATTEMPTS):

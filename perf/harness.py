@@ -95,6 +95,28 @@ def machine() -> dict[str, Any]:
 
 
 @contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """The project as it was at `revision`, checked out in a temporary git worktree (to
+    measure a before against this checkout's after)."""
+    with tempfile.TemporaryDirectory(prefix="triggers-before-") as tmp:
+        path = Path(tmp) / "checkout"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(path), revision],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        try:
+            yield path
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(path)],
+                cwd=ROOT,
+                check=False,
+            )
+
+
+@contextmanager
 def dynamodb(log_dir: Path) -> Iterator[dict[str, str]]:
     """DynamoDB Local in memory with the project's tables; yields the environment to use."""
     jar = dynamodb_local_jar()

@@ -22,14 +22,14 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from devstack.localstack import ROOT
-from perf.harness import K6, cpu_seconds, machine
+from perf.harness import K6, cpu_seconds, machine, worktree
 from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
 from perf.regression import BASELINES, Measured, baseline_from, load_baseline, regressions
 from perf.stack import LoadStack, Target, local_stack
@@ -192,6 +192,7 @@ def run_scenario(
     rounds: int,
     reports: Path,
     baselines: Path,
+    service_revision: str | None = None,
 ) -> ScenarioResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = reports / f"{stamp}-{scenario.name}"
@@ -229,6 +230,7 @@ def run_scenario(
                 "scenario": scenario.name,
                 "profile": asdict(profile),
                 "commit": _commit(),
+                "service_revision": service_revision,  # None: the service is this checkout
                 "machine": machine(),
                 "when": stamp,
                 "rounds": [
@@ -303,11 +305,14 @@ def _guard(environment: Environment, options: argparse.Namespace, plan: str) -> 
 def _stack(environment: Environment, options: argparse.Namespace) -> Iterator[LoadStack]:
     if environment.kind == "local":
         extra = dict(value.split("=", 1) for value in options.service_env)
-        with (
-            tempfile.TemporaryDirectory(prefix="triggers-loadtest-") as tmp,
-            local_stack(Path(tmp), service_env=extra, reuse=not options.no_reuse) as stack,
-        ):
-            yield stack
+        with ExitStack() as resources:
+            tmp = resources.enter_context(tempfile.TemporaryDirectory(prefix="triggers-loadtest-"))
+            root = resources.enter_context(worktree(options.revision)) if options.revision else ROOT
+            yield resources.enter_context(
+                local_stack(
+                    Path(tmp), service_env=extra, reuse=not options.no_reuse, service_root=root
+                )
+            )
         return
     url = os.environ.get(environment.url_env or "")
     key = os.environ.get(environment.api_key_env or "")
@@ -365,6 +370,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="Extra environment for the service (local only).",
     )  # fmt: skip
     parser.add_argument("--no-reuse", action="store_true", help="Never reuse `make run`'s stores.")
+    parser.add_argument(
+        "--revision", metavar="GIT_REV",
+        help="Run the service as it was at this revision (local; a before/after). Never "
+        "stored as a baseline.",
+    )  # fmt: skip
     parser.add_argument("--confirm-production", action="store_true")
     parser.add_argument("--yes", action="store_true", help="Do not ask before staging.")
     return parser.parse_args(argv)
@@ -385,10 +395,11 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=options.repeat,
                 reports=options.report_dir,
                 baselines=options.baseline_dir,
+                service_revision=options.revision,
             )
             _print(result)
             results.append(result)
-            if options.update_baseline and environment.kind == "local":
+            if options.update_baseline and environment.kind == "local" and not options.revision:
                 path = baseline_from(
                     result.rounds,
                     scenario=scenario.name,

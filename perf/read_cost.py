@@ -37,7 +37,7 @@ from typing import Any
 import requests
 
 from devstack.localstack import ROOT, Service, free_port, start_gunicorn
-from perf.harness import cpu_seconds, dynamodb, machine, write_report
+from perf.harness import cpu_seconds, dynamodb, machine, worktree, write_report
 
 LOADERS = 8
 
@@ -103,26 +103,6 @@ def _serve(name: str, root: Path, env: dict[str, str], work_dir: Path) -> Iterat
             yield Version(name, root, service, log_path, keys[0], keys[1])
         finally:
             service.stop()
-
-
-@contextmanager
-def _worktree(revision: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="triggers-before-") as tmp:
-        path = Path(tmp) / "checkout"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(path), revision],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
-            yield path
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(path)],
-                cwd=ROOT,
-                check=False,
-            )
 
 
 def _load(version: Version, noise: int) -> None:
@@ -191,7 +171,7 @@ def main() -> None:
     probes = ("filtered_inbox", "missing_id", "other_tenants_id")
     with ExitStack() as stack:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="triggers-perf-")))
-        before_root = stack.enter_context(_worktree(options.before))
+        before_root = stack.enter_context(worktree(options.before))
         env = stack.enter_context(dynamodb(work_dir))
         versions = [
             stack.enter_context(_serve("before", before_root, env, work_dir)),

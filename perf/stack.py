@@ -130,11 +130,14 @@ def local_stack(
     service_env: dict[str, str] | None = None,
     reuse: bool = True,
     stores: dict[str, str] | None = None,
+    service_root: Path = ROOT,
 ) -> Iterator[LoadStack]:
     """Start (or reuse) the stores, then the service and the reference on them.
 
     `stores` (aws_env's variables) names running DynamoDB and moto servers to use, as the
     runner's tests do; otherwise a running `make run`'s are reused, or new ones started.
+    `service_root` is the checkout the service runs from (another revision's worktree,
+    for a before/after).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -179,7 +182,7 @@ def local_stack(
         _create_reference_table(base["AWS_ENDPOINT_URL_DYNAMODB"])
         service_log = work_dir / "service.log"
         log = stack.enter_context(service_log.open("ab"))
-        service = start_gunicorn(port=free_port(), env=env, log=log)
+        service = start_gunicorn(port=free_port(), env=env, log=log, root=service_root)
         stack.callback(service.stop)
         reference = _start_reference(
             {

@@ -3,8 +3,10 @@
 The stress scenario offers a climbing arrival rate, then drops it. k6's per-request
 output (`--out json`) is cut into seconds; a second is *good* when under 1 % of its
 requests failed, its p95 is within the target and k6 dropped no iteration for want of
-a free VU. The breaking point is the start of the first two bad seconds in a row while
-the load climbs; recovery is the time from the drop to the first of three good seconds
+a free VU. The breaking point is the start of the first run of two or more bad seconds
+while the load climbs that the service never recovered from before the climb ended (no
+three good seconds in a row after it: a passing blip on a shared machine is not a
+break); recovery is the time from the drop to the first of three good seconds
 in a row. CPU of the service, DynamoDB Local and k6, sampled each second, shows what
 ran out first.
 """
@@ -129,7 +131,7 @@ def analyse(
 ) -> StressOutcome:
     outcome = StressOutcome()
     start_rate, peak_rate = float(profile["start_rate"]), float(profile["peak_rate"])
-    bad_run: list[dict[str, Any]] = []
+    climb: list[dict[str, Any]] = []
     for second, values in _per_second(path).items():
         done = len(values["durations"])
         total = done + values["errors"]
@@ -157,19 +159,42 @@ def analyse(
             "good": not reasons,
         }
         outcome.seconds.append(row)
-        climbing = _WARM_UP_SECONDS <= second < climb_seconds
-        if climbing and not reasons:
-            outcome.max_good_throughput = max(outcome.max_good_throughput, float(done))
-        if outcome.breaking_second is None and climbing:
-            bad_run = [*bad_run, {**row, "reasons": reasons}] if reasons else []
-            if len(bad_run) == 2:
-                first_bad = bad_run[0]
-                outcome.breaking_second = first_bad["second"]
-                outcome.breaking_offered_rate = first_bad["offered_per_s"]
-                outcome.breaking_reason = "; ".join(first_bad["reasons"])
-                outcome.busiest_at_break = first_bad["cpu_percent"]
+        if _WARM_UP_SECONDS <= second < climb_seconds:
+            climb.append({**row, "reasons": reasons})
+    broke = _breaking_second(climb)
+    before_break = [r for r in climb if broke is None or r["second"] < broke["second"]]
+    outcome.max_good_throughput = float(
+        max((r["completed"] for r in before_break if r["good"]), default=0)
+    )
+    if broke is not None:
+        outcome.breaking_second = broke["second"]
+        outcome.breaking_offered_rate = broke["offered_per_s"]
+        outcome.breaking_reason = "; ".join(broke["reasons"])
+        outcome.busiest_at_break = broke["cpu_percent"]
     outcome.recovery_seconds = _recovery(outcome.seconds, climb_seconds)
     return outcome
+
+
+def _breaking_second(climb: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first second of the first bad run (2+ seconds) not followed by 3 good in a row."""
+    index = 0
+    while index < len(climb):
+        if climb[index]["good"]:
+            index += 1
+            continue
+        end = index
+        while end < len(climb) and not climb[end]["good"]:
+            end += 1
+        if end - index >= 2 and not _good_stretch(climb[end:], 3):
+            return climb[index]
+        index = end
+    return None
+
+
+def _good_stretch(rows: list[dict[str, Any]], length: int) -> bool:
+    return any(
+        all(row["good"] for row in rows[i : i + length]) for i in range(len(rows) - length + 1)
+    )
 
 
 def _recovery(rows: list[dict[str, Any]], climb_seconds: float) -> int | None:

@@ -69,3 +69,16 @@ def test_a_run_that_never_breaks_says_so(tmp_path: Path) -> None:
 
     assert outcome.breaking_second is None
     assert outcome.recovery_seconds == 0
+
+
+def test_a_passing_blip_is_not_the_breaking_point(tmp_path: Path) -> None:
+    # GIVEN two slow seconds (3-4) the service recovers from, then a lasting break at 8
+    seconds = {s: {"n": 10} for s in range(14)}
+    seconds[3] = seconds[4] = {"n": 10, "ms": 180}
+    seconds[8] = seconds[9] = {"n": 10, "ms": 300}
+    path = k6_output(tmp_path, seconds)
+
+    outcome = analyse(path, profile=PROFILE, climb_seconds=CLIMB, p95_target_ms=100, cpu=[])
+
+    assert outcome.breaking_second == 8
+    assert outcome.breaking_reason == "p95 300 ms over 100 ms"
