@@ -34,6 +34,8 @@ from devstack.localstack import (
 __all__ = ["LoadStack", "Target", "local_stack"]
 
 TABLE_PREFIX = "triggers-loadtest"
+# perf/reference/models.py's, without importing it (it needs the reference's settings).
+EVENT_ID_INDEX = "event-id-index"
 REFERENCE_TABLE = "triggers-loadtest-reference"
 
 
@@ -76,6 +78,8 @@ def _reused_stores() -> dict[str, str] | None:
 
 
 def _create_reference_table(dynamodb_url: str) -> None:
+    """The reference's table with its id index (one left by an older runner without the
+    index is replaced)."""
     client = boto3.client(
         "dynamodb",
         endpoint_url=dynamodb_url,
@@ -84,17 +88,29 @@ def _create_reference_table(dynamodb_url: str) -> None:
         aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local takes any
     )
     if REFERENCE_TABLE in client.list_tables()["TableNames"]:
-        return
+        table = client.describe_table(TableName=REFERENCE_TABLE)["Table"]
+        indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+        if EVENT_ID_INDEX in indexes:
+            return
+        client.delete_table(TableName=REFERENCE_TABLE)
+        client.get_waiter("table_not_exists").wait(TableName=REFERENCE_TABLE)
     client.create_table(
         TableName=REFERENCE_TABLE,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": "tenant_id", "AttributeType": "S"},
-            {"AttributeName": "created_key", "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("tenant_id", "created_key", "event_id")
         ],
         KeySchema=[
             {"AttributeName": "tenant_id", "KeyType": "HASH"},
             {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": EVENT_ID_INDEX,
+                "KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
     )
     client.get_waiter("table_exists").wait(TableName=REFERENCE_TABLE)

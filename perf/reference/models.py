@@ -1,11 +1,23 @@
-"""The reference's one table: seven string attributes per item."""
+"""The reference's one table: seven string attributes per item, and an id index (as the
+service's lookups by id use `event-id-index`)."""
 
 from __future__ import annotations
 
 import os
 
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+EVENT_ID_INDEX = "event-id-index"
+
+
+class ReferenceEventIdIndex(GlobalSecondaryIndex["ReferenceEvent"]):
+    class Meta:
+        index_name = EVENT_ID_INDEX
+        projection = AllProjection()
+
+    event_id = UnicodeAttribute(hash_key=True)
 
 
 class ReferenceEvent(Model):
@@ -21,3 +33,5 @@ class ReferenceEvent(Model):
     source = UnicodeAttribute()
     event_type = UnicodeAttribute()
     payload = UnicodeAttribute()
+
+    event_id_index = ReferenceEventIdIndex()

@@ -7,7 +7,7 @@ from perf.reference.views import AckView, BatchView, EventsView, EventView, Inbo
 urlpatterns = [
     path("ref/events", EventsView.as_view()),
     path("ref/events/batch", BatchView.as_view()),
-    path("ref/events/<str:created_key>", EventView.as_view()),
-    path("ref/events/<str:created_key>/ack", AckView.as_view()),
+    path("ref/events/<str:event_id>", EventView.as_view()),
+    path("ref/events/<str:event_id>/ack", AckView.as_view()),
     path("ref/inbox", InboxView.as_view()),
 ]

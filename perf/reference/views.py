@@ -1,5 +1,6 @@
-"""One DynamoDB call per request: put, get, update and delete by key, query a page of 50,
-batch put of 25."""
+"""The service's DynamoDB calls, with nothing around them: a put; a lookup by id on the id
+index; ack and delete as that lookup, then an update or delete by key; a page of 50;
+a batch put of 25."""
 
 from __future__ import annotations
 
@@ -49,22 +50,31 @@ class EventsView(APIView):
         return Response({"event_id": event.event_id, "created_key": event.created_key}, 201)
 
 
-class EventView(APIView):
-    def get(self, request: Request, created_key: str) -> Response:
-        try:
-            return Response(_render(ReferenceEvent.get(TENANT, created_key)))
-        except ReferenceEvent.DoesNotExist:
-            return Response({"error": "not found"}, 404)
+def _by_id(event_id: str) -> ReferenceEvent | None:
+    return next(iter(ReferenceEvent.event_id_index.query(event_id)), None)
 
-    def delete(self, request: Request, created_key: str) -> Response:
-        ReferenceEvent(TENANT, created_key).delete()
+
+class EventView(APIView):
+    def get(self, request: Request, event_id: str) -> Response:
+        event = _by_id(event_id)
+        if event is None:
+            return Response({"error": "not found"}, 404)
+        return Response(_render(event))
+
+    def delete(self, request: Request, event_id: str) -> Response:
+        event = _by_id(event_id)
+        if event is not None:
+            event.delete()
         return Response(status=204)
 
 
 class AckView(APIView):
-    def post(self, request: Request, created_key: str) -> Response:
-        ReferenceEvent(TENANT, created_key).update(actions=[ReferenceEvent.source.set("acked")])
-        return Response({"created_key": created_key})
+    def post(self, request: Request, event_id: str) -> Response:
+        event = _by_id(event_id)
+        if event is None:
+            return Response({"error": "not found"}, 404)
+        event.update(actions=[ReferenceEvent.source.set("acked")])
+        return Response({"event_id": event_id})
 
 
 class InboxView(APIView):

@@ -69,10 +69,10 @@ export function eventBody(n, source = "loadtest", eventType = "load.tested") {
   };
 }
 
-// A reference (what to look up, ack or delete later): the event id for the service, the
-// item's key for the reference.
+// What to look up, ack or delete later: the event id (the reference, too, looks events
+// up by id on an id index, as the service does).
 function refOf(created) {
-  return reference ? created.created_key : created.event_id;
+  return created.event_id;
 }
 
 export function createEvent(body) {
@@ -96,7 +96,7 @@ export function createBatch(bodies, count = true) {
 }
 
 export function lookup(ref, expected = 200) {
-  const path = reference ? `/ref/events/${encodeURIComponent(ref)}` : `/v1/events/${ref}`;
+  const path = reference ? `/ref/events/${ref}` : `/v1/events/${ref}`;
   const response = http.get(`${config.baseUrl}${path}`, {
     headers: jsonHeaders,
     tags: { name: expected === 200 ? "lookup" : "lookup-miss" },
@@ -117,13 +117,13 @@ export function inboxPage(filters = {}, cursor = null, limit = 50) {
 }
 
 export function acknowledge(ref) {
-  const path = reference ? `/ref/events/${encodeURIComponent(ref)}/ack` : `/v1/events/${ref}/ack`;
+  const path = reference ? `/ref/events/${ref}/ack` : `/v1/events/${ref}/ack`;
   const response = http.post(`${config.baseUrl}${path}`, null, { headers: jsonHeaders, tags: { name: "ack" } });
   check(response, { "acknowledged (200)": (r) => r.status === 200 });
 }
 
 export function remove(ref) {
-  const path = reference ? `/ref/events/${encodeURIComponent(ref)}` : `/v1/events/${ref}`;
+  const path = reference ? `/ref/events/${ref}` : `/v1/events/${ref}`;
   const response = http.del(`${config.baseUrl}${path}`, null, { headers: jsonHeaders, tags: { name: "delete" } });
   check(response, { "deleted (204)": (r) => r.status === 204 });
 }
