@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads loadtest
+.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,10 +35,11 @@ test: install ## Lint, type-check and run every test (starts its own DynamoDB Lo
 	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
 	$(BIN)/pytest
 
-check: install ## Lint and type-check only
+check: install ## Lint, type-check and audit the dependencies (pip-audit; skipped with a note when offline)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
+	$(BIN)/python -m devstack.audit
 
 manage: install ## Run manage.py against the running `make run` stack: make manage ARGS="create_tables"
 	$(BIN)/python -m devstack.localstack manage $(ARGS)
@@ -56,6 +57,12 @@ bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~
 bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/events (k6, ~4 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.metrics_overhead
 
+bench-ratelimit: install ## Benchmark: per-key rate limit on vs off on POST /v1/events (k6, ~4 min)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.ratelimit_overhead
+
+bench-isolation: install ## Benchmark: a tenant over its rate limit vs another tenant's latency (k6, ~3 min)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.rate_limit_isolation
+
 bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~7 min)
 	$(BIN)/python -m perf.lookup_scaling
 
@@ -68,3 +75,7 @@ loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... E
 bench-reads: install ## Benchmark: filtered inbox and 404 cost, this checkout vs BEFORE=<git rev> (~4 min)
 	@test -n "$(BEFORE)" || { echo "usage: make bench-reads BEFORE=<git revision>"; exit 2; }
 	$(BIN)/python -m perf.read_cost --before "$(BEFORE)"
+
+SOAK_SECONDS ?= 180
+soak: install ## Zero-loss soak: load while DynamoDB Local and gunicorn are faulted, then reconcile (SOAK_SECONDS=180)
+	$(BIN)/python -m devstack.soak --seconds $(SOAK_SECONDS)

@@ -34,6 +34,11 @@ from devstack.localstack import (
 
 _ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
+# Every key the tests were given and every log a server wrote: at the end of the session
+# no key may appear in any log (`no_api_key_in_any_log`).
+_ISSUED_KEYS: list[str] = []
+_SERVER_LOGS: list[Path] = []
+
 # Read by triggers.settings, so set before pytest-django configures Django.
 TEST_ENV = {
     "DJANGO_SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
@@ -60,7 +65,9 @@ class Server:
     def log_lines(self) -> list[dict[str, Any]]:
         """Every line the server wrote, parsed; fails on any line that is not a JSON object."""
         lines = []
-        for number, line in enumerate(self.log_text().splitlines(), start=1):
+        # "\n" only: str.splitlines() also splits at U+2028, U+0085 ..., which orjson
+        # leaves unescaped inside strings (a logged path may hold them).
+        for number, line in enumerate(self.log_text().split("\n"), start=1):
             if line.strip():
                 parsed = json.loads(line)
                 assert isinstance(parsed, dict), f"line {number} is not an object: {line}"
@@ -184,6 +191,7 @@ def assert_error(response: requests.Response, status: int, code: str) -> dict[st
 def running_server(directory: Path, env: dict[str, str]) -> Iterator[Server]:
     """A real gunicorn serving the project, its output captured in `directory/server.log`."""
     log_path = directory / "server.log"
+    _SERVER_LOGS.append(log_path)
     with log_path.open("ab") as log:
         service = start_gunicorn(port=free_port(), env=env, log=log)
         try:
@@ -203,7 +211,10 @@ def counting_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> It
     """One worker whose API-key cache outlives the session: after a client's first
     request, `dynamodb_calls` in its `request_finished` lines counts only the request's
     own DynamoDB work."""
-    env = server_env(tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600")
+    # No rate limit: its leases (one UpdateItem per window) would land in the counts.
+    env = server_env(
+        tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600", RATE_LIMIT_ENABLED="false"
+    )
     with running_server(tmp_path_factory.mktemp("counting"), env) as running:
         yield running
 
@@ -314,13 +325,42 @@ def new_tenant_id() -> str:
     return f"tenant-{uuid.uuid4().hex[:12]}"
 
 
-def make_client(server: Server, tenant_id: str | None = None) -> ApiClient:
-    """A client holding a fresh API key for `tenant_id` (a new tenant by default)."""
+def make_client(
+    server: Server,
+    tenant_id: str | None = None,
+    *,
+    rate_limit_per_second: float | None = None,
+    rate_limit_burst: int | None = None,
+) -> ApiClient:
+    """A client holding a fresh API key for `tenant_id` (a new tenant by default), with
+    the settings' rate limit unless given its own."""
     from triggers.auth.services import api_key_create  # Django is configured only by now
 
     tenant_id = tenant_id or new_tenant_id()
-    raw_key, _ = api_key_create(tenant_id=tenant_id, name="tests")
+    raw_key, _ = api_key_create(
+        tenant_id=tenant_id,
+        name="tests",
+        rate_limit_per_second=rate_limit_per_second,
+        rate_limit_burst=rate_limit_burst,
+    )
+    _ISSUED_KEYS.append(raw_key)
     return ApiClient(base_url=server.url, api_key=raw_key, tenant_id=tenant_id)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_api_key_in_any_log() -> Iterator[None]:
+    """After every test: no API key the tests used appears in any line any server logged
+    (only its first characters may: `mask_api_key`)."""
+    yield
+    secrets = [key[8:] for key in _ISSUED_KEYS]  # what follows the loggable prefix
+    leaks = [
+        f"{path}: a key's secret part"
+        for path in _SERVER_LOGS
+        if path.exists()
+        for text in [path.read_text(errors="replace")]
+        if any(secret in text for secret in secrets)
+    ]
+    assert not leaks, leaks
 
 
 @pytest.fixture

@@ -79,6 +79,11 @@ class EventBatchView(ApiView):
     def max_body_bytes(self) -> int:  # read by the JSON parser: 25 events at their limit
         return int(settings.MAX_EVENT_BYTES) * MAX_BATCH_ITEMS
 
+    def rate_limit_cost(self, request: Request) -> int:  # read by the rate limit
+        """A batch counts as its number of events (a malformed one as one request)."""
+        events = request.data.get("events") if isinstance(request.data, dict) else None
+        return len(events) if isinstance(events, list) and events else 1
+
     @extend_schema(
         operation_id="events_batch_create",
         request=EventBatchInDocsSerializer,

@@ -1,4 +1,5 @@
-"""CloudWatch alarms, generated from observability/spec.py: three per watched endpoint."""
+"""CloudWatch alarms, generated from observability/spec.py: three per watched endpoint,
+and one on the rate limit's refusals."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from observability.spec import (
     ENDPOINTS,
     ERROR_RATE_MAX_PCT,
     LATENCY_POLICY,
+    RATE_LIMITED_MAX_PER_PERIOD,
     RATE_POLICY,
     SUCCESS_RATE_MIN_PCT,
     AlarmPolicy,
@@ -131,4 +133,22 @@ def alarm_definitions(*, namespace: str, stage: str, actions: list[str]) -> list
                 **notify,
             }
         )
+    alarms.append(
+        {
+            "AlarmName": f"{prefix}rate-limited",
+            "AlarmDescription": (
+                f"More than {RATE_LIMITED_MAX_PER_PERIOD} requests refused by the per-key rate "
+                f"limit (429) in {period // 60} minutes. Runbook: {_RUNBOOK}"
+            ),
+            "Namespace": namespace,
+            "MetricName": m.RATE_LIMITED,
+            "Dimensions": [],
+            "Statistic": "Sum",
+            "Period": period,
+            "Threshold": RATE_LIMITED_MAX_PER_PERIOD,
+            "ComparisonOperator": "GreaterThanThreshold",
+            **_policy(RATE_POLICY),
+            **notify,
+        }
+    )
     return alarms

@@ -17,6 +17,7 @@ EVENT_LOOKUPS: Final = "EventLookups"
 SERVICE_UNAVAILABLE: Final = "ServiceUnavailable"
 READ_BUDGET_EXHAUSTED: Final = "ReadBudgetExhausted"
 INDEX_FALLBACKS: Final = "IndexFallbacks"
+RATE_LIMITED: Final = "RateLimited"
 METRICS_DROPPED: Final = "MetricsDropped"
 METRICS_PUBLISH_FAILURES: Final = "MetricsPublishFailures"
 

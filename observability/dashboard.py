@@ -130,6 +130,11 @@ def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
             m.INDEX_FALLBACKS,
             [m.INDEX],
         ),
+        _simple(
+            namespace,
+            "Requests refused by the per-key rate limit (429)",
+            [(m.RATE_LIMITED, [], "rate limited")],
+        ),
         _search(
             namespace,
             "Reads cut short by the DynamoDB read budget",

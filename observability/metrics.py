@@ -49,6 +49,7 @@ __all__ = [
     "record_event_ingestion",
     "record_index_fallback",
     "record_lookup",
+    "record_rate_limited",
     "record_request",
     "record_unavailable",
     "shutdown_publisher",
@@ -426,3 +427,8 @@ def record_budget_exhausted(operation: str) -> None:
 def record_index_fallback(index: str) -> None:
     """A read could not use `index` on the live table and took the slower way."""
     get_publisher().count(m.INDEX_FALLBACKS, {m.INDEX: index})
+
+
+def record_rate_limited() -> None:
+    """A request refused 429: its API key was over its rate limit."""
+    get_publisher().count(m.RATE_LIMITED)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from observability import dynamodb, metrics
@@ -75,11 +76,25 @@ class RequestContextMiddleware:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The caller's address for the logs: the first X-Forwarded-For hop (set by the load
-    balancer and nginx on Elastic Beanstalk), else the socket's peer."""
+    """The caller's address: the rightmost X-Forwarded-For hop no trusted proxy could
+    have been fooled into adding.
+
+    Each of the TRUSTED_PROXY_COUNT proxies in front of the service (on Elastic Beanstalk:
+    the load balancer, then nginx) appends the address of whoever connected to it; the
+    hops further left were written by the client and prove nothing. So the client is the
+    TRUSTED_PROXY_COUNT-th hop from the right; with no trusted proxies, or fewer hops
+    than proxies (a request that did not come through them), the socket's peer.
+    """
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    trusted: int = settings.TRUSTED_PROXY_COUNT
+    if not trusted:
+        return peer
     forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    first = forwarded.split(",", 1)[0].strip()
-    return first[:64] or str(request.META.get("REMOTE_ADDR", ""))
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    hops = [hop for hop in hops if hop]
+    if len(hops) < trusted:
+        return peer
+    return hops[-trusted][:64]
 
 
 def duration_ms(request: HttpRequest) -> float:

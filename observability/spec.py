@@ -14,6 +14,7 @@ __all__ = [
     "ENDPOINTS",
     "ERROR_RATE_MAX_PCT",
     "LATENCY_POLICY",
+    "RATE_LIMITED_MAX_PER_PERIOD",
     "RATE_POLICY",
     "SUCCESS_RATE_MIN_PCT",
     "UNWATCHED",
@@ -63,6 +64,9 @@ UNWATCHED: Final = {
 SUCCESS_RATE_MIN_PCT: Final = 99.9
 # Error = an unhandled exception (ErrorType INTERNAL_ERROR, i.e. a bug); alarm above this.
 ERROR_RATE_MAX_PCT: Final = 0.1
+# 429s (all keys together) per RATE_POLICY period above which someone should look: a
+# client retrying without backing off, or a tenant whose limit is too low for its traffic.
+RATE_LIMITED_MAX_PER_PERIOD: Final = 1000
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,9 @@ def local_stack(
             "METRICS_FLUSH_INTERVAL_SECONDS": "10",
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
+            # rate limiting on (its cost is part of what is measured), never refusing
+            "RATE_LIMIT_PER_SECOND": "100000",
+            "RATE_LIMIT_BURST": "100000",
             **(service_env or {}),
         }
         manage(["create_tables", "--wait"], {**env, "LOG_LEVEL": "WARNING"}, capture=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.exceptions import Throttled, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from observability.request_id import get_request_id
+from triggers.ratelimit.throttle import add_rate_limit_headers
 
 
 def _has_body(request: Request) -> bool:
@@ -24,6 +25,17 @@ class ApiView(APIView):
         super().initial(request, *args, **kwargs)
         if _has_body(request) and not request.content_type:
             raise UnsupportedMediaType("", detail="Content-Type must be application/json.")
+
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        # DRF appends "Expected available in N seconds."; Retry-After says the same.
+        raise Throttled(wait=max(1.0, wait or 1.0), detail="Rate limit exceeded for this API key.")
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_rate_limit_headers(request, response)
+        return response
 
 
 def api_response(

@@ -15,6 +15,9 @@ threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = 10
 keepalive = 5
+# gunicorn answers a longer request line itself, with an HTML 414; up to its maximum the
+# request reaches the service, which refuses overlong parameters in the error envelope.
+limit_request_line = 8190
 # Several servers (make run, tests, benchmarks) may run at once; none needs the control socket.
 control_socket_disable = True
 

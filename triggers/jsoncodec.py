@@ -13,11 +13,18 @@ from typing import Any, NoReturn
 
 import orjson
 
-__all__ = ["JSONTextError", "dumps_exact", "loads_exact"]
+__all__ = ["MAX_NESTING", "JSONNestingError", "JSONTextError", "dumps_exact", "loads_exact"]
+
+# How deep a value may nest (objects and arrays): as deep as orjson writes.
+MAX_NESTING = 254
 
 
 class JSONTextError(ValueError):
     """A value that cannot be written as JSON (e.g. a lone UTF-16 surrogate)."""
+
+
+class JSONNestingError(JSONTextError):
+    """A value nested more than MAX_NESTING levels deep."""
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -25,13 +32,17 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 def loads_exact(raw: bytes) -> Any:
-    """Parse JSON; NaN and Infinity are rejected. Raises UnicodeDecodeError or ValueError."""
-    return json.loads(
-        raw.decode("utf-8"),
-        parse_float=Decimal,
-        parse_int=Decimal,
-        parse_constant=_reject_constant,
-    )
+    """Parse JSON; NaN and Infinity are rejected. Raises UnicodeDecodeError or ValueError
+    (JSONNestingError for nesting too deep for the parser itself, about 1,000 levels)."""
+    try:
+        return json.loads(
+            raw.decode("utf-8"),
+            parse_float=Decimal,
+            parse_int=Decimal,
+            parse_constant=_reject_constant,
+        )
+    except RecursionError:
+        raise JSONNestingError(f"nested more than {MAX_NESTING} levels deep") from None
 
 
 def _default(value: Any) -> Any:
@@ -44,4 +55,6 @@ def dumps_exact(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_default)
     except orjson.JSONEncodeError as exc:
+        if "recursion limit" in str(exc).lower():
+            raise JSONNestingError(f"nested more than {MAX_NESTING} levels deep") from None
         raise JSONTextError(str(exc)) from None

@@ -7,9 +7,9 @@ from typing import Any
 from triggers.serializers import ErrorEnvelopeSerializer
 
 _ERROR_STATUSES = {
-    "read": (401, 404, 405, 503),
-    "list": (400, 401, 405, 503),
-    "write": (400, 401, 404, 405, 409, 413, 415, 503),
+    "read": (401, 404, 405, 429, 503),
+    "list": (400, 401, 405, 429, 503),
+    "write": (400, 401, 404, 405, 409, 413, 415, 429, 503),
 }
 
 

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from triggers.jsoncodec import JSONTextError, dumps_exact
+from triggers.jsoncodec import MAX_NESTING, JSONNestingError, JSONTextError, dumps_exact
 
 
 # Rejects top-level fields it does not declare, instead of silently dropping them.
@@ -42,6 +42,7 @@ class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
         "not_object": "Must be a JSON object.",
         "empty": "Must not be empty.",
         "unencodable": "Contains text that is not valid Unicode.",
+        "too_deep": f"Nested more than {MAX_NESTING} levels deep.",
     }
 
     def to_internal_value(self, data: Any) -> str:
@@ -51,6 +52,8 @@ class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
             self.fail("empty")
         try:
             return dumps_exact(data).decode("utf-8")
+        except JSONNestingError:
+            self.fail("too_deep")
         except JSONTextError:
             self.fail("unencodable")
 

@@ -34,6 +34,20 @@ API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
 API_KEY_CACHE_MAX_KEYS = env_int("API_KEY_CACHE_MAX_KEYS", 10_000, minimum=10)
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
 
+# Proxies in front of the service that append to X-Forwarded-For (on Elastic Beanstalk:
+# the load balancer and nginx, 2); 0 trusts no header: the client is the socket's peer.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+
+# --- rate limiting, per API key (docs/API.md "Rate limits") ---------------------------
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", default=True)
+# Defaults for keys without their own (`create_api_key --rate ... --burst ...`).
+RATE_LIMIT_PER_SECOND = env_float("RATE_LIMIT_PER_SECOND", 100.0, minimum=0.001)
+RATE_LIMIT_BURST = env_int("RATE_LIMIT_BURST", 200, minimum=1)
+# Workers share each key's allowance through a DynamoDB counter per window, leasing it
+# in RATE_LIMIT_LEASES_PER_WINDOW parts: that many writes per window per busy worker.
+RATE_LIMIT_WINDOW_SECONDS = env_int("RATE_LIMIT_WINDOW_SECONDS", 10, minimum=1, maximum=3600)
+RATE_LIMIT_LEASES_PER_WINDOW = env_int("RATE_LIMIT_LEASES_PER_WINDOW", 20, minimum=1)
+
 # --- DynamoDB: how long and how much one request may ask of it (docs/RELIABILITY.md) ---
 # Every request's DynamoDB work (all calls, retries, back-off) ends this long after it
 # arrived; a request that cannot finish by then is answered 503 with Retry-After.
@@ -119,6 +133,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["triggers.auth.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["triggers.ratelimit.throttle.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["triggers.content.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["triggers.content.JSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "triggers.content.JSONOnlyNegotiation",

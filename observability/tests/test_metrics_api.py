@@ -90,12 +90,15 @@ def traffic(metrics_server: Server) -> dict[str, int]:
     api.get(f"/v1/events/{uuid.uuid4()}")  # 404 NOT_FOUND
     api.get("/v1/no-such-route-1")
     api.get("/v1/no-such-route-2")
+    limited = make_client(metrics_server, rate_limit_per_second=0.01, rate_limit_burst=1)
+    assert [limited.get("/v1/inbox").status_code for _ in range(2)] == [200, 429]
     expected = {"ingest_ok": 6, "ingest_bad": 2, "lookups": 3}
     wait_for(lambda: series_sum(m.REQUESTS, {"Endpoint": "/v1/events", "Method": "POST"}) >= 8)
     wait_for(lambda: series_sum(m.REQUESTS, {"Endpoint": "unmatched", "Method": "GET"}) >= 2)
     wait_for(
         lambda: series_sum(m.REQUESTS, {"Endpoint": "/v1/events/batch", "Method": "POST"}) >= 1
     )
+    wait_for(lambda: series_sum(m.RATE_LIMITED, {}) >= 1)
     return expected
 
 

@@ -20,7 +20,7 @@ from triggers.aws import aws_client
 pytestmark = pytest.mark.integration
 
 STAGE = "Test"  # settings.STAGE in the test environment
-ALARMS = 3 * len(ENDPOINTS)  # latency, success rate, error rate per watched endpoint
+ALARMS = 3 * len(ENDPOINTS) + 1  # latency, success and error rate per endpoint; 429s
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from triggers.aws import DynamoDBMeta, table_name
@@ -22,3 +22,6 @@ class ApiKey(Model):
     key_prefix = UnicodeAttribute()  # the key's first characters, for humans and logs
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    # This key's own rate limit (docs/API.md "Rate limits"); unset: the settings' default.
+    rate_limit_per_second = NumberAttribute(null=True)
+    rate_limit_burst = NumberAttribute(null=True)

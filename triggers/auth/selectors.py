@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,7 +19,10 @@ class ApiKeyIdentity:
     """Who is calling: DRF's `request.user` for an authenticated request."""
 
     tenant_id: str
+    key_hash: str = ""
     revoked: bool = False
+    rate_limit_per_second: float | None = None  # None: the settings' default
+    rate_limit_burst: int | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -46,7 +50,17 @@ def api_key_identity(*, raw_key: str) -> ApiKeyIdentity | None:
         record = ApiKey.get(key_hash)
     except ApiKey.DoesNotExist:
         return None
-    identity = ApiKeyIdentity(tenant_id=record.tenant_id, revoked=record.revoked_at is not None)
+    # Keys are never compared as text: they are found by digest. Should the store ever
+    # answer with another item, compare digests in constant time, like any secret.
+    if not hmac.compare_digest(record.key_hash, key_hash):
+        return None
+    identity = ApiKeyIdentity(
+        tenant_id=record.tenant_id,
+        key_hash=key_hash,
+        revoked=record.revoked_at is not None,
+        rate_limit_per_second=record.rate_limit_per_second,
+        rate_limit_burst=None if record.rate_limit_burst is None else int(record.rate_limit_burst),
+    )
     if settings.API_KEY_CACHE_SECONDS and not identity.revoked:
         cache.set(cache_key, identity, timeout=settings.API_KEY_CACHE_SECONDS)
     return identity

@@ -54,3 +54,35 @@ def test_revoke_api_key_revokes_and_is_safe_to_repeat(tables: str) -> None:
 def test_revoke_unknown_key_fails_clearly(tables: str) -> None:
     with pytest.raises(CommandError, match="No such API key"):
         run_command("revoke_api_key", "--key", "trg_unknown")
+
+
+def test_create_api_key_with_its_own_rate_limit(tables: str) -> None:
+    output = run_command(
+        "create_api_key", "--tenant", "cmd-tenant", "--rate", "2.5", "--burst", "7"
+    )
+
+    identity = api_key_identity(raw_key=output.strip().splitlines()[-1])
+    assert identity is not None
+    assert (identity.rate_limit_per_second, identity.rate_limit_burst) == (2.5, 7)
+
+
+def test_a_key_without_its_own_rate_limit_has_none(tables: str) -> None:
+    output = run_command("create_api_key", "--tenant", "cmd-tenant")
+
+    identity = api_key_identity(raw_key=output.strip().splitlines()[-1])
+    assert identity is not None
+    assert (identity.rate_limit_per_second, identity.rate_limit_burst) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--rate", "0"), "rate limit is more than 0"),
+        (("--rate", "-3"), "rate limit is more than 0"),
+        (("--rate", "1e9"), "rate limit is more than 0"),
+        (("--burst", "0"), "burst is 1 to"),
+    ],
+)
+def test_bad_rate_limits_are_refused(tables: str, flags: tuple[str, str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        run_command("create_api_key", "--tenant", "cmd-tenant", *flags)

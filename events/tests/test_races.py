@@ -1,0 +1,175 @@
+"""Consumers racing each other over real HTTP (two gunicorn workers, separate
+connections): acks, deletes, idempotent writes and a TTL expiry, all at once. Each race
+ends in one consistent state whatever the interleaving."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+
+from devstack.testing import ApiClient, Server, make_client, store_pending_events
+from events.models import Event
+
+pytestmark = pytest.mark.integration
+
+
+def call(client: ApiClient, method: str, path: str, **kwargs: Any) -> requests.Response:
+    """One request on its own connection, so the two workers both take part."""
+    headers = {"X-API-Key": client.api_key or "", **kwargs.pop("headers", {})}
+    return requests.request(method, client.base_url + path, headers=headers, timeout=30, **kwargs)
+
+
+def stored_items(tenant_id: str) -> dict[str, dict[str, Any]]:
+    """The tenant's items as DynamoDB holds them now (strongly consistent), by event id."""
+    return {
+        item.event_id: item.attribute_values
+        for item in Event.query(tenant_id, consistent_read=True)
+    }
+
+
+def inbox_ids(client: ApiClient) -> set[str]:
+    return {event["event_id"] for event in client.get("/v1/inbox?limit=100").json()["events"]}
+
+
+def test_acks_and_deletes_of_the_same_events_at_once(server: Server) -> None:
+    # GIVEN 10 pending events, and for each 4 acks and 4 deletes in a random order
+    client = make_client(server)
+    ids = [client.create_event(payload={"n": n})["event_id"] for n in range(10)]
+    calls = [(verb, event_id) for event_id in ids for verb in ("ack",) * 4 + ("delete",) * 4]
+    random.shuffle(calls)
+
+    def send(step: tuple[str, str]) -> tuple[str, str, int]:
+        verb, event_id = step
+        if verb == "ack":
+            response = call(client, "POST", f"/v1/events/{event_id}/ack")
+        else:
+            response = call(client, "DELETE", f"/v1/events/{event_id}")
+        return verb, event_id, response.status_code
+
+    # WHEN they all run at once
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(send, calls))
+
+    # THEN each answer is a success or "already gone", never an error
+    for verb, _, status in results:
+        assert status in ({200, 404} if verb == "ack" else {204, 404}), (verb, status)
+    # exactly one delete of each event succeeded: a delete of an acked event works too
+    for event_id in ids:
+        deletes = [s for v, e, s in results if v == "delete" and e == event_id]
+        assert deletes.count(204) == 1, (event_id, deletes)
+    # AND every event is gone for good: no ack recreated a deleted item
+    assert stored_items(client.tenant_id) == {}
+    for event_id in ids:
+        assert client.get(f"/v1/events/{event_id}").status_code == 404
+    assert inbox_ids(client) == set()
+
+
+def test_an_acknowledged_event_never_comes_back_to_the_inbox(server: Server) -> None:
+    # GIVEN 30 pending events, consumers acking them while others page the inbox
+    client = make_client(server)
+    ids = set(store_pending_events(client.tenant_id, 30))
+    acked: set[str] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+    seen_after_ack: list[str] = []
+
+    def ack(event_id: str) -> None:
+        response = call(client, "POST", f"/v1/events/{event_id}/ack")
+        assert response.status_code == 200
+        with lock:
+            acked.add(event_id)
+
+    def poll() -> None:
+        while not stop.is_set():
+            with lock:
+                done_before = set(acked)
+            page = call(client, "GET", "/v1/inbox?limit=100").json()["events"]
+            seen_after_ack.extend(e["event_id"] for e in page if e["event_id"] in done_before)
+
+    # WHEN every event is acked twice over while two pollers read the inbox
+    pollers = [threading.Thread(target=poll) for _ in range(2)]
+    for poller in pollers:
+        poller.start()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(ack, [*ids, *ids]))
+    stop.set()
+    for poller in pollers:
+        poller.join()
+
+    # THEN no page read after an ack was answered showed that event, and none is pending
+    assert seen_after_ack == []
+    assert inbox_ids(client) == set()
+    assert {item["status"] for item in stored_items(client.tenant_id).values()} == {"acknowledged"}
+
+
+def test_one_idempotency_key_raced_by_singles_and_batches_is_one_event(server: Server) -> None:
+    # GIVEN 12 producers sending one event with one key, half alone and half in batches
+    client = make_client(server)
+    event = {"source": "race", "event_type": "once", "payload": {"order": 42}}
+    keyed = {**event, "metadata": {"idempotency_key": "order-42"}}
+
+    def send(n: int) -> str:
+        if n % 2:
+            response = call(client, "POST", "/v1/events", json=keyed)
+            assert response.status_code in (200, 201), response.text
+            return str(response.json()["event_id"])
+        response = call(client, "POST", "/v1/events/batch", json={"events": [keyed]})
+        assert response.status_code == 200, response.text
+        (result,) = response.json()["results"]
+        assert "error" not in result, result
+        return str(result["event_id"])
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        event_ids = set(pool.map(send, range(12)))
+
+    # THEN all got the same event, and one is stored
+    assert len(event_ids) == 1
+    assert list(stored_items(client.tenant_id)) == list(event_ids)
+
+
+def test_acks_racing_a_ttl_expiry(server: Server) -> None:
+    # GIVEN 10 events that expire about 4 s from now
+    client = make_client(server)
+    retention = timedelta(days=settings.EVENT_RETENTION_DAYS)
+    created = datetime.now(UTC) - retention + timedelta(seconds=4)
+    ids = store_pending_events(client.tenant_id, 10, created=created)
+    expiry = min(item["expires_at"].timestamp() for item in stored_items(client.tenant_id).values())
+
+    # WHEN consumers keep acking them across the expiry, while DynamoDB's TTL (played
+    # here, as DynamoDB Local never expires anything) deletes each just after it
+    def play_ttl() -> None:
+        time.sleep(max(0.0, expiry - time.time()) + 0.2)
+        for item in Event.query(client.tenant_id, consistent_read=True):
+            item.delete()
+
+    answers: list[int] = []
+
+    def keep_acking(event_id: str) -> None:
+        deadline = expiry + 1.5
+        while time.time() < deadline:
+            answers.append(call(client, "POST", f"/v1/events/{event_id}/ack").status_code)
+            time.sleep(0.05)
+
+    ttl = threading.Thread(target=play_ttl)
+    ttl.start()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(keep_acking, ids))
+    ttl.join()
+
+    # THEN each ack was a success or a 404, never an error; nothing was recreated by an
+    # ack after the delete; and no expired event is readable or in the inbox
+    assert set(answers) <= {200, 404}, set(answers)
+    assert 200 in answers  # the race really spanned the expiry
+    assert 404 in answers
+    assert stored_items(client.tenant_id) == {}
+    for event_id in ids:
+        assert client.get(f"/v1/events/{event_id}").status_code == 404
+    assert inbox_ids(client) == set()

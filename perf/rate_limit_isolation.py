@@ -1,0 +1,128 @@
+"""Does one tenant over its rate limit slow another down? Measured in one run.
+
+    .venv/bin/python -m perf.rate_limit_isolation [--rounds 2] [--duration 15s] [--noisy-vus 4]
+
+One service (2 gthread workers, logging on), DynamoDB Local; a quiet tenant reads its
+inbox at a fixed 20 requests/s (k6, `perf/k6/tenant_isolation.js`) in three phases,
+alternated round by round:
+
+- `alone`: nobody else;
+- `noisy_limited`: a second tenant sends as fast as `--noisy-vus` VUs can, with a key
+  limited to 5 requests/s (burst 10): nearly all its requests are refused 429;
+- `noisy_unlimited`: the same noisy traffic with a key whose limit it never reaches,
+  so every request does its DynamoDB work: what the quiet tenant would face without
+  a rate limit.
+
+Reported per phase (medians of the rounds): the quiet tenant's p50/p95/p99, the noisy
+tenant's requests/s and share answered 429, and the service's CPU ms per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from devstack.localstack import manage
+from perf.harness import K6, PERF_DIR, cpu_seconds, dynamodb, gunicorn, machine, write_report
+
+PHASES = ("alone", "noisy_limited", "noisy_unlimited")
+
+
+def _key(env: dict[str, str], tenant: str, rate: str, burst: str) -> str:
+    output = manage(
+        ["create_api_key", "--tenant", tenant, "--rate", rate, "--burst", burst],
+        {**env, "LOG_LEVEL": "WARNING"},
+        capture=True,
+    )
+    return output.strip().splitlines()[-1]
+
+
+def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path) -> dict[str, Any]:
+    summary = work / f"{phase}.json"
+    noisy_key = keys["limited"] if phase == "noisy_limited" else keys["unlimited"]
+    env = {
+        **os.environ,
+        "K6_NO_USAGE_REPORT": "true",
+        "BASE_URL": url,
+        "QUIET_KEY": keys["quiet"],
+        "NOISY_KEY": noisy_key,
+        "NOISY_VUS": "0" if phase == "alone" else str(options.noisy_vus),
+        "DURATION": options.duration,
+        "SUMMARY": str(summary),
+    }
+    script = PERF_DIR / "k6" / "tenant_isolation.js"
+    subprocess.run([str(K6), "run", "--quiet", "--no-color", str(script)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    metrics = json.loads(summary.read_text())["metrics"]
+
+    def value(name: str, stat: str) -> float:
+        return float(metrics.get(name, {}).get("values", {}).get(stat, 0.0))
+
+    quiet = "http_req_duration{tenant:quiet}"
+    noisy_requests = value("http_reqs{tenant:noisy}", "count")
+    return {
+        "quiet_p50_ms": round(value(quiet, "med"), 2),
+        "quiet_p95_ms": round(value(quiet, "p(95)"), 2),
+        "quiet_p99_ms": round(value(quiet, "p(99)"), 2),
+        "quiet_failed_rate": value("http_req_failed{tenant:quiet}", "rate"),
+        "quiet_rate_limited": value("rate_limited{tenant:quiet}", "count"),
+        "noisy_requests_per_s": round(value("http_reqs{tenant:noisy}", "rate"), 1),
+        "noisy_429_share": round(value("rate_limited{tenant:noisy}", "count") / noisy_requests, 4)
+        if noisy_requests
+        else None,
+        "requests": value("http_reqs", "count"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", default="15s")
+    parser.add_argument("--noisy-vus", type=int, default=4)
+    options = parser.parse_args()
+    rounds: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="triggers-isolation-") as tmp,
+        dynamodb(Path(tmp)) as env,
+    ):
+        work = Path(tmp)
+        keys = {
+            "quiet": _key(env, "quiet", "1000", "2000"),
+            "limited": _key(env, "noisy", "5", "10"),
+            "unlimited": _key(env, "noisy", "100000", "100000"),
+        }
+        with gunicorn(env, work / "service.log") as service:
+            _phase(service.url, keys, "noisy_unlimited", options, work)  # warm-up, discarded
+            for number in range(options.rounds):
+                for phase in PHASES if number % 2 == 0 else reversed(PHASES):
+                    before = cpu_seconds(service.process.pid)
+                    measured = _phase(service.url, keys, phase, options, work)
+                    cpu = cpu_seconds(service.process.pid) - before
+                    measured["service_cpu_ms_per_request"] = round(
+                        cpu * 1000 / max(measured.pop("requests"), 1), 3
+                    )
+                    rounds.append({"round": number + 1, "phase": phase, **measured})
+                    print(json.dumps(rounds[-1]), flush=True)
+    medians = {
+        phase: {
+            name: statistics.median(r[name] for r in rounds if r["phase"] == phase)
+            for name in rounds[0]
+            if name not in ("round", "phase")
+            and all(r[name] is not None for r in rounds if r["phase"] == phase)
+        }
+        for phase in PHASES
+    }
+    report = {"machine": machine(), "options": vars(options), "rounds": rounds, "medians": medians}
+    path = write_report("rate-limit-isolation", report)
+    print(json.dumps(medians, indent=2))
+    print(f"report: {path}")
+
+
+if __name__ == "__main__":
+    main()

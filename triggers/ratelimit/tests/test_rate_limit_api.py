@@ -1,0 +1,138 @@
+"""The per-key rate limit over real HTTP: gunicorn, DynamoDB Local, the shared counter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from devstack.testing import (
+    ApiClient,
+    Server,
+    assert_error,
+    make_client,
+    running_server,
+    server_env,
+)
+
+pytestmark = pytest.mark.integration
+
+WINDOW_SECONDS = 10  # RATE_LIMIT_WINDOW_SECONDS's default, which these servers use
+
+
+@pytest.fixture(scope="module")
+def one_worker(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One worker, its key cache warm for the whole module: every request of a client
+    meets the same bucket, and `dynamodb_calls` counts only the request's own work."""
+    env = server_env(tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600")
+    with running_server(tmp_path_factory.mktemp("rate-limit"), env) as running:
+        yield running
+
+
+def start_of_a_window(margin: float = 4.0) -> None:
+    """Wait, if need be, so that the next `margin` seconds lie in one counter window."""
+    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
+def batch(size: int) -> dict[str, object]:
+    return {
+        "events": [
+            {"source": "rate-limit", "event_type": "batched", "payload": {"n": n}}
+            for n in range(size)
+        ]
+    }
+
+
+def test_a_key_gets_its_burst_then_429_with_retry_after(one_worker: Server) -> None:
+    # GIVEN a key allowed 3 at once and 0.1 a second
+    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=3)
+    start_of_a_window()
+
+    # WHEN it sends 5 requests at once
+    responses = [client.get("/v1/inbox") for _ in range(5)]
+
+    # THEN 3 are served, counting down, and the rest refused with the envelope and a wait
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0", "0"]
+    assert {r.headers["X-RateLimit-Limit"] for r in responses} == {"3"}
+    refused = responses[-1]
+    error = assert_error(refused, 429, "RATE_LIMITED")
+    assert "Rate limit exceeded" in error["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 10  # a token every 10 s
+    assert 1 <= int(refused.headers["X-RateLimit-Reset"]) <= 30
+
+
+def test_a_refusal_costs_no_dynamodb_call_and_is_logged(one_worker: Server) -> None:
+    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=1)
+    start_of_a_window()
+    assert client.get("/v1/inbox").status_code == 200
+
+    refused = client.get("/v1/inbox")
+
+    assert refused.status_code == 429
+    assert one_worker.line(refused, "request_finished")["dynamodb_calls"] == 0
+    logged = one_worker.line(refused, "rate_limited")
+    assert logged["tenant_id"] == client.tenant_id
+    assert logged["retry_after_seconds"] == int(refused.headers["Retry-After"])
+    assert client.api_key is not None
+    assert client.api_key not in one_worker.log_text()
+
+
+def test_a_batch_counts_as_its_events(one_worker: Server) -> None:
+    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=30)
+    start_of_a_window()
+
+    assert client.post("/v1/events/batch", json=batch(25)).status_code == 200
+    too_many = client.post("/v1/events/batch", json=batch(10))
+    assert_error(too_many, 429, "RATE_LIMITED")
+    assert client.post("/v1/events/batch", json=batch(5)).status_code == 200
+    reader = make_client(one_worker, client.tenant_id)  # the tenant's other key, unspent
+    assert len(reader.get("/v1/inbox?limit=100").json()["events"]) == 30  # the 10: not stored
+
+
+def test_every_authenticated_answer_carries_the_headers_and_no_other_does(
+    one_worker: Server,
+) -> None:
+    client = make_client(one_worker)
+    not_found = client.get("/v1/events/0190a0c8-0000-7000-8000-000000000000")
+    invalid = client.post("/v1/events", json={"source": ""})
+    for response in (not_found, invalid):
+        assert response.status_code in (400, 404)
+        assert response.headers["X-RateLimit-Limit"] == "200"  # the settings' default burst
+
+    anonymous = requests.get(one_worker.url + "/v1/inbox", timeout=10)
+    health = requests.get(one_worker.url + "/v1/health/live", timeout=10)
+    for response in (anonymous, health):
+        assert "X-RateLimit-Limit" not in response.headers
+
+
+def test_the_limit_holds_across_workers(server: Server) -> None:
+    # GIVEN the two-worker server and a key allowed 3 per window, whichever worker serves it
+    client = make_client(server, rate_limit_per_second=0.1, rate_limit_burst=3)
+    start_of_a_window()
+
+    # WHEN 12 requests arrive on separate connections, so both workers serve some
+    def get(_: int) -> int:
+        headers = {"X-API-Key": client.api_key or ""}
+        return requests.get(server.url + "/v1/inbox", headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(get, range(12)))
+
+    # THEN exactly 3 were served in all
+    assert sorted(statuses) == [200] * 3 + [429] * 9
+
+
+def test_a_key_over_its_limit_does_not_limit_another(one_worker: Server) -> None:
+    noisy = make_client(one_worker, rate_limit_per_second=1, rate_limit_burst=1)
+    quiet: ApiClient = make_client(one_worker)
+    start_of_a_window()
+    assert noisy.get("/v1/inbox").status_code == 200
+    for _ in range(10):
+        assert noisy.get("/v1/inbox").status_code == 429
+        assert quiet.get("/v1/inbox").status_code == 200
