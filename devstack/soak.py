@@ -68,7 +68,9 @@ class Ledger:
 
     sent: dict[str, str] = field(default_factory=dict)  # idempotency key -> payload JSON text
     answered: dict[str, str] = field(default_factory=dict)  # key -> event id, once a success
+    answered_at: dict[str, str] = field(default_factory=dict)  # key -> when, and with what
     acked: dict[str, str] = field(default_factory=dict)  # key -> event id a consumer acked
+    acked_at: dict[str, str] = field(default_factory=dict)  # key -> when its ack was answered
     retried: set[str] = field(default_factory=set)  # keys sent more than once
     payload_mismatches: list[str] = field(default_factory=list)
     unknown_events: list[str] = field(default_factory=list)
@@ -138,6 +140,9 @@ class Clients:
                 if response is not None and response.status_code in (200, 201):
                     with self.ledger.lock:
                         self.ledger.answered[key] = response.json()["event_id"]
+                        self.ledger.answered_at[key] = (
+                            f"{datetime.now(UTC).isoformat()} {response.status_code}"
+                        )
                     break
                 if response is not None and response.status_code not in _RETRYABLE:
                     raise AssertionError(f"{key}: {response.status_code} {response.text}")
@@ -189,6 +194,9 @@ class Clients:
                         else:
                             with self.ledger.lock:
                                 self.ledger.answered[key] = result["event_id"]
+                                self.ledger.answered_at[key] = (
+                                    f"{datetime.now(UTC).isoformat()} replayed={result['replayed']}"
+                                )
                     pending = still
                 elif response is not None and response.status_code not in _RETRYABLE:
                     raise AssertionError(f"batch: {response.status_code} {response.text}")
@@ -231,6 +239,7 @@ class Clients:
         if response is not None and response.status_code == 200:
             with self.ledger.lock:
                 self.ledger.acked[key] = event["event_id"]
+                self.ledger.acked_at[key] = datetime.now(UTC).isoformat()
 
 
 @dataclass
@@ -337,6 +346,12 @@ def reconcile(ledger: Ledger, items: list[dict[str, Any]]) -> dict[str, Any]:
         and any(exact(i["payload"]["S"]) != exact(ledger.sent[key]) for i in found)
     )
     unanswered = sorted(set(ledger.sent) - set(ledger.answered))
+    # an ack answered 200 must have stuck: the event is acknowledged, not pending again
+    acked_not_stored = sorted(
+        key
+        for key in ledger.acked
+        if key in by_key and by_key[key][0]["status"]["S"] != "acknowledged"
+    )
     statuses = Counter(item["status"]["S"] for item in items)
     return {
         "events_sent": len(ledger.sent),
@@ -349,6 +364,7 @@ def reconcile(ledger: Ledger, items: list[dict[str, Any]]) -> dict[str, Any]:
         "events_retried": len(ledger.retried),
         "retried_stored_once": sum(1 for key in ledger.retried if len(by_key.get(key, [])) == 1),
         "lost": len(lost),
+        "acks_not_stored": len(acked_not_stored),
         "duplicates": len(duplicates),
         "wrong_event_id": len(wrong_id),
         "wrong_payload_stored": len(wrong_payload),
@@ -358,6 +374,9 @@ def reconcile(ledger: Ledger, items: list[dict[str, Any]]) -> dict[str, Any]:
             "lost": lost[:5],
             "duplicates": duplicates[:5],
             "wrong_payload": wrong_payload[:5],
+            # when each was answered: to set beside the faults' times
+            "lost_answered_at": [(key, ledger.answered_at.get(key)) for key in lost[:20]],
+            "acks_not_stored": [(key, ledger.acked_at[key]) for key in acked_not_stored[:20]],
         },
     }
 
@@ -436,7 +455,9 @@ def run(seconds: float, fault_every: float, grace: float) -> dict[str, Any]:
         draining.set()
         for thread in threads[4:]:
             thread.join(timeout=grace)
-        drained.set()
+        drained.set()  # consumers finish the page in hand (its acks), then stop
+        for thread in threads[4:]:
+            thread.join()
         elapsed = time.monotonic() - started
         result = reconcile(ledger, stored_events(env))
     result.update(
@@ -479,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         name
         for name in (
             "lost",
+            "acks_not_stored",
             "duplicates",
             "wrong_event_id",
             "wrong_payload_stored",
