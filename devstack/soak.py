@@ -110,11 +110,19 @@ class Clients:
         self.url, self.key, self.ledger, self.stop, self.give_up = url, key, ledger, stop, give_up
 
     def _call(
-        self, session: requests.Session, method: str, path: str, **kwargs: Any
+        self, session: requests.Session, method: str, path: str, body: str | None = None
     ) -> requests.Response | None:
+        """One request; None when it got no answer at all. Every outcome is counted."""
+        headers = {"X-API-Key": self.key}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
             response = session.request(
-                method, self.url + path, headers={"X-API-Key": self.key}, timeout=10, **kwargs
+                method,
+                self.url + path,
+                data=None if body is None else body.encode(),
+                headers=headers,
+                timeout=10,
             )
         except requests.RequestException:
             self.ledger.count("connection_error")
@@ -136,7 +144,7 @@ class Clients:
                 f'"metadata": {{"idempotency_key": "{key}"}}}}'
             )
             for attempt in itertools.count():
-                response = self._post(session, "/v1/events", body)
+                response = self._call(session, "POST", "/v1/events", body)
                 if response is not None and response.status_code in (200, 201):
                     with self.ledger.lock:
                         self.ledger.answered[key] = response.json()["event_id"]
@@ -150,20 +158,6 @@ class Clients:
                 if time.monotonic() > self.give_up[0]:
                     break
                 time.sleep(backoff(attempt, response))
-
-    def _post(self, session: requests.Session, path: str, body: str) -> requests.Response | None:
-        try:
-            response = session.post(
-                self.url + path,
-                data=body.encode(),
-                headers={"X-API-Key": self.key, "Content-Type": "application/json"},
-                timeout=10,
-            )
-        except requests.RequestException:
-            self.ledger.count("connection_error")
-            return None
-        self.ledger.count(str(response.status_code))
-        return response
 
     def produce_batches(self, producer: str) -> None:
         session = requests.Session()
@@ -183,7 +177,7 @@ class Clients:
             pending = list(keys)
             for attempt in itertools.count():
                 body = '{"events": [' + ", ".join(events[k] for k in pending) + "]}"
-                response = self._post(session, "/v1/events/batch", body)
+                response = self._call(session, "POST", "/v1/events/batch", body)
                 if response is not None and response.status_code == 200:
                     still = []
                     for key, result in zip(pending, response.json()["results"], strict=True):
