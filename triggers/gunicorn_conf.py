@@ -15,9 +15,10 @@ threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = 10
 keepalive = 5
-# gunicorn answers a longer request line itself, with an HTML 414; up to its maximum the
+# No cap on the request line here (gunicorn's own cap answers with an HTML 414): every
 # request reaches the service, which refuses overlong parameters in the error envelope.
-limit_request_line = 8190
+# gunicorn listens on loopback only; nginx in front of it caps request lines (8 KB).
+limit_request_line = 0
 # Several servers (make run, tests, benchmarks) may run at once; none needs the control socket.
 control_socket_disable = True
 
