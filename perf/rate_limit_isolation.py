@@ -28,19 +28,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from devstack.localstack import manage
-from perf.harness import K6, PERF_DIR, cpu_seconds, dynamodb, gunicorn, machine, write_report
+from perf.harness import (
+    K6,
+    PERF_DIR,
+    api_key,
+    cpu_seconds,
+    dynamodb,
+    gunicorn,
+    machine,
+    write_report,
+)
 
 PHASES = ("alone", "noisy_limited", "noisy_unlimited")
-
-
-def _key(env: dict[str, str], tenant: str, rate: str, burst: str) -> str:
-    output = manage(
-        ["create_api_key", "--tenant", tenant, "--rate", rate, "--burst", burst],
-        {**env, "LOG_LEVEL": "WARNING"},
-        capture=True,
-    )
-    return output.strip().splitlines()[-1]
 
 
 def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path) -> dict[str, Any]:
@@ -93,9 +92,9 @@ def main() -> None:
     ):
         work = Path(tmp)
         keys = {
-            "quiet": _key(env, "quiet", "1000", "2000"),
-            "limited": _key(env, "noisy", "5", "10"),
-            "unlimited": _key(env, "noisy", "100000", "100000"),
+            "quiet": api_key(env, "quiet", rate="1000", burst="2000"),
+            "limited": api_key(env, "noisy", rate="5", burst="10"),
+            "unlimited": api_key(env, "noisy", rate="100000", burst="100000"),
         }
         with gunicorn(env, work / "service.log") as service:
             _phase(service.url, keys, "noisy_unlimited", options, work)  # warm-up, discarded

@@ -10,16 +10,14 @@ production defaults in both.
 
 from __future__ import annotations
 
-from perf.harness import overhead, overhead_options
-
-_HIGH = {"RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000"}
+from perf.harness import NEVER_RATE_LIMITED, overhead, overhead_options
 
 
 def main() -> None:
     options = overhead_options(__doc__)
     variants = {
-        "ratelimit_on": {"RATE_LIMIT_ENABLED": "true", **_HIGH},
-        "ratelimit_off": {"RATE_LIMIT_ENABLED": "false", **_HIGH},
+        "ratelimit_on": {"RATE_LIMIT_ENABLED": "true", **NEVER_RATE_LIMITED},
+        "ratelimit_off": {"RATE_LIMIT_ENABLED": "false", **NEVER_RATE_LIMITED},
     }
     overhead(
         "ratelimit-overhead", variants, on="ratelimit_on", off="ratelimit_off", options=options

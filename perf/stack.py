@@ -30,6 +30,7 @@ from devstack.localstack import (
     start_moto,
     start_server,
 )
+from perf.harness import NEVER_RATE_LIMITED
 
 __all__ = ["LoadStack", "Target", "local_stack"]
 
@@ -187,9 +188,7 @@ def local_stack(
             "METRICS_FLUSH_INTERVAL_SECONDS": "10",
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
-            # rate limiting on (its cost is part of what is measured), never refusing
-            "RATE_LIMIT_PER_SECOND": "100000",
-            "RATE_LIMIT_BURST": "100000",
+            **NEVER_RATE_LIMITED,
             **(service_env or {}),
         }
         manage(["create_tables", "--wait"], {**env, "LOG_LEVEL": "WARNING"}, capture=True)
