@@ -104,10 +104,10 @@ def backoff(attempt: int, response: requests.Response | None) -> float:
 
 
 class Clients:
-    def __init__(
-        self, url: str, key: str, ledger: Ledger, stop: threading.Event, give_up: list[float]
-    ):
-        self.url, self.key, self.ledger, self.stop, self.give_up = url, key, ledger, stop, give_up
+    def __init__(self, url: str, key: str, ledger: Ledger, stop: threading.Event):
+        self.url, self.key, self.ledger, self.stop = url, key, ledger, stop
+        # producers retry an unanswered event until this (monotonic) time; set at the stop
+        self.give_up_at = float("inf")
 
     def _call(
         self, session: requests.Session, method: str, path: str, body: str | None = None
@@ -155,7 +155,7 @@ class Clients:
                 if response is not None and response.status_code not in _RETRYABLE:
                     raise AssertionError(f"{key}: {response.status_code} {response.text}")
                 self.ledger.retried.add(key)
-                if time.monotonic() > self.give_up[0]:
+                if time.monotonic() > self.give_up_at:
                     break
                 time.sleep(backoff(attempt, response))
 
@@ -194,7 +194,7 @@ class Clients:
                     pending = still
                 elif response is not None and response.status_code not in _RETRYABLE:
                     raise AssertionError(f"batch: {response.status_code} {response.text}")
-                if not pending or time.monotonic() > self.give_up[0]:
+                if not pending or time.monotonic() > self.give_up_at:
                     break
                 self.ledger.retried.update(pending)
                 time.sleep(backoff(attempt, response))
@@ -426,8 +426,7 @@ def run(seconds: float, fault_every: float, grace: float) -> dict[str, Any]:
         assert stack.service is not None
         stop, stop_faults = threading.Event(), threading.Event()
         draining, drained = threading.Event(), threading.Event()
-        give_up = [float("inf")]
-        clients = Clients(stack.service.url, key, ledger, stop, give_up)
+        clients = Clients(stack.service.url, key, ledger, stop)
         threads = [
             *(threading.Thread(target=clients.produce_singles, args=(f"s{i}",)) for i in range(3)),
             threading.Thread(target=clients.produce_batches, args=("b0",)),
@@ -443,7 +442,7 @@ def run(seconds: float, fault_every: float, grace: float) -> dict[str, Any]:
         stop_faults.set()
         injector.join()
         stop.set()  # producers finish what they started, retrying until answered
-        give_up[0] = time.monotonic() + grace
+        clients.give_up_at = time.monotonic() + grace
         for thread in threads[:4]:
             thread.join()
         draining.set()
