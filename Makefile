@@ -60,7 +60,7 @@ bench-metrics: install ## Benchmark: CloudWatch metrics on vs off on POST /v1/ev
 bench-ratelimit: install ## Benchmark: per-key rate limit on vs off on POST /v1/events (k6, ~4 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.ratelimit_overhead
 
-bench-isolation: install ## Benchmark: a tenant over its rate limit vs another tenant's latency (k6, ~3 min)
+bench-isolation: install ## Benchmark: a tenant over its rate limit vs another tenant's latency (k6, ~5 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.rate_limit_isolation
 
 bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k events (~7 min)

@@ -1,20 +1,25 @@
 """Does one tenant over its rate limit slow another down? Measured in one run.
 
-    .venv/bin/python -m perf.rate_limit_isolation [--rounds 2] [--duration 15s] [--noisy-vus 4]
+    .venv/bin/python -m perf.rate_limit_isolation [--rounds 2] [--duration 15s] [--noisy-rate 200]
 
 One service (2 gthread workers, logging on), DynamoDB Local; a quiet tenant reads its
-inbox at a fixed 20 requests/s (k6, `perf/k6/tenant_isolation.js`) in three phases,
-alternated round by round:
+inbox at a fixed 20 requests/s (k6, `perf/k6/tenant_isolation.js`) in four phases,
+alternated round by round. In the last three a noisy client sends `--noisy-rate`
+requests/s (a fixed arrival rate, so every phase offers the same traffic):
 
 - `alone`: nobody else;
-- `noisy_limited`: a second tenant sends as fast as `--noisy-vus` VUs can, with a key
-  limited to 5 requests/s (burst 10): nearly all its requests are refused 429;
-- `noisy_unlimited`: the same noisy traffic with a key whose limit it never reaches,
-  so every request does its DynamoDB work: what the quiet tenant would face without
-  a rate limit.
+- `noisy_floor`: the noisy requests go to `/v1/health/live`, the cheapest answer the
+  service has (no key, no DynamoDB). Nothing the service does with a request can cost
+  less, so this is what the traffic alone costs the quiet tenant on this machine (k6
+  and the service share its cores): the floor for any rate limiter;
+- `noisy_limited`: a second tenant's inbox reads, with a key limited to 5 requests/s
+  (burst 10): nearly all of them are refused 429;
+- `noisy_unlimited`: the same reads with a key whose limit they never reach, so every
+  request does its DynamoDB work: what the quiet tenant would face without a limit.
 
 Reported per phase (medians of the rounds): the quiet tenant's p50/p95/p99, the noisy
-tenant's requests/s and share answered 429, and the service's CPU ms per request.
+requests/s actually sent (k6 drops what it cannot start), their share answered 429,
+and the service's CPU ms per request.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from perf.harness import (
     write_report,
 )
 
-PHASES = ("alone", "noisy_limited", "noisy_unlimited")
+PHASES = ("alone", "noisy_floor", "noisy_limited", "noisy_unlimited")
+LIVENESS_PATH = "/v1/health/live"
 
 
 def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path) -> dict[str, Any]:
@@ -51,7 +57,8 @@ def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path)
         "BASE_URL": url,
         "QUIET_KEY": keys["quiet"],
         "NOISY_KEY": noisy_key,
-        "NOISY_VUS": "0" if phase == "alone" else str(options.noisy_vus),
+        "NOISY_RATE": "0" if phase == "alone" else str(options.noisy_rate),
+        "NOISY_PATH": LIVENESS_PATH if phase == "noisy_floor" else "/v1/inbox?limit=10",
         "DURATION": options.duration,
         "SUMMARY": str(summary),
     }
@@ -72,6 +79,7 @@ def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path)
         "quiet_failed_rate": value("http_req_failed{tenant:quiet}", "rate"),
         "quiet_rate_limited": value("rate_limited{tenant:quiet}", "count"),
         "noisy_requests_per_s": round(value("http_reqs{tenant:noisy}", "rate"), 1),
+        "noisy_dropped": value("dropped_iterations", "count"),
         "noisy_429_share": round(value("rate_limited{tenant:noisy}", "count") / noisy_requests, 4)
         if noisy_requests
         else None,
@@ -83,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--duration", default="15s")
-    parser.add_argument("--noisy-vus", type=int, default=4)
+    parser.add_argument("--noisy-rate", type=int, default=200, help="noisy requests/s")
     options = parser.parse_args()
     rounds: list[dict[str, Any]] = []
     with (
