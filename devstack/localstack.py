@@ -27,7 +27,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import boto3
+from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TRIGGERS_DATA_DIR", ROOT / ".data"))
@@ -161,6 +164,18 @@ def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]
         for service in ("CLOUDWATCH", "CLOUDWATCH_LOGS", "SNS"):
             env[f"AWS_ENDPOINT_URL_{service}"] = moto_url
     return env
+
+
+def local_dynamodb(url: str, **config: Any) -> Any:
+    """A boto3 DynamoDB client for DynamoDB Local at `url` (any credentials do)."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local takes any
+        config=Config(**config) if config else None,
+    )
 
 
 def start_gunicorn(

@@ -14,8 +14,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-
 from devstack.localstack import (
     DATA_DIR,
     ROOT,
@@ -23,6 +21,7 @@ from devstack.localstack import (
     aws_env,
     dynamodb_local_jar,
     free_port,
+    local_dynamodb,
     manage,
     read_env_file,
     start_dynamodb_local,
@@ -81,13 +80,7 @@ def _reused_stores() -> dict[str, str] | None:
 def _create_reference_table(dynamodb_url: str) -> None:
     """The reference's table with its id index (one left by an older runner without the
     index is replaced)."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - DynamoDB Local takes any
-    )
+    client = local_dynamodb(dynamodb_url)
     if REFERENCE_TABLE in client.list_tables()["TableNames"]:
         table = client.describe_table(TableName=REFERENCE_TABLE)["Table"]
         indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
