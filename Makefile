@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak
+.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak bundle
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,8 +48,11 @@ apikey: install ## Create an API key on the running `make run` stack: make apike
 	@test -n "$(TENANT)" || { echo "usage: make apikey TENANT=<tenant-id> [NAME=<label>]"; exit 2; }
 	$(BIN)/python -m devstack.localstack manage create_api_key --tenant "$(TENANT)" $(if $(NAME),--name "$(NAME)")
 
-clean: ## Remove the virtualenv, node_modules and local data
-	rm -rf $(VENV) node_modules .data
+bundle: install ## Elastic Beanstalk source bundle of the committed tree: dist/triggers-api-<commit>.zip
+	$(BIN)/python -m deploy.bundle
+
+clean: ## Remove the virtualenv, node_modules, local data and bundles
+	rm -rf $(VENV) node_modules .data dist
 
 bench-logging: install ## Benchmark: logging on vs off on POST /v1/events (k6, ~4 min)
 	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.logging_overhead

@@ -23,6 +23,8 @@ import pytest
 import requests
 
 from devstack.localstack import (
+    DATA_DIR,
+    ROOT,
     Service,
     aws_env,
     dynamodb_local_jar,
@@ -48,9 +50,45 @@ TEST_ENV = {
     "HEALTH_CACHE_SECONDS": "0",
     "METRICS_BACKEND": "none",
     "LOG_LEVEL": "INFO",
+    # Every AWS call of every process the session starts (and of the commands it runs
+    # in-process), for the IAM policy check that runs last (deploy/tests). One file per
+    # session: two sessions at once must not mix (or truncate) each other's record.
+    "AWS_CALL_RECORD": str(DATA_DIR / "aws-calls" / f"session-{os.getpid()}.jsonl"),
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
+
+# Tests marked so run after every other test of the session (they read what it did).
+AFTER_EVERYTHING = "after_everything"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    record = Path(os.environ["AWS_CALL_RECORD"])
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    Path(os.environ["AWS_CALL_RECORD"]).unlink(missing_ok=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker(AFTER_EVERYTHING) is not None)
+
+
+@pytest.fixture(scope="session")
+def whole_suite(request: pytest.FixtureRequest) -> bool:
+    """Whether this session runs every test (`make test`), not a selection of them."""
+    config = request.config
+    selected = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    every_path = {ROOT / path for path in config.getini("testpaths")}
+    return (
+        selected == every_path
+        and not config.option.keyword
+        and not config.option.markexpr
+        and not config.getoption("deselect", None)
+        and not config.getoption("lf", False)
+    )
 
 
 @dataclass
@@ -275,8 +313,11 @@ def run_command(*args: str) -> str:
     """A management command run in-process, as call_command; returns its stdout."""
     from django.core.management import call_command  # Django is configured only by now
 
+    from observability.aws_calls import recording_as
+
     out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
+    with recording_as(f"command:{args[0]}"):
+        call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 

@@ -7,7 +7,8 @@ class ObservabilityConfig(AppConfig):
     name = "observability"
 
     def ready(self) -> None:
-        from observability import dynamodb, signals  # noqa: PLC0415 - apps must be ready
+        from observability import aws_calls, dynamodb, signals  # noqa: PLC0415 - apps ready
 
         dynamodb.connect()
         signals.connect()
+        aws_calls.connect()

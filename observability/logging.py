@@ -11,16 +11,18 @@ and merged into every line.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import orjson
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
-from triggers.env import env_choice
+from triggers.env import env_choice, env_str
 
-__all__ = ["build_logging_config", "configure_structlog", "get_logger"]
+__all__ = ["LogSettings", "build_logging_config", "configure_structlog", "get_logger"]
 
 # Tracebacks as fields, without local variables: locals could hold API keys or payloads.
 _exception_fields = structlog.processors.ExceptionRenderer(
@@ -74,16 +76,37 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "console")
 
 
-def log_settings() -> tuple[str, str]:
-    """LOG_LEVEL and LOG_FORMAT from the environment, validated (Django and gunicorn)."""
-    return env_choice("LOG_LEVEL", "INFO", LOG_LEVELS), env_choice(
-        "LOG_FORMAT", "json", LOG_FORMATS
-    )
+@dataclass(frozen=True)
+class LogSettings:
+    """Where and how lines are written. `file` empty: to stdout (`make run`, the tests);
+    a path: appended there instead (on Elastic Beanstalk, the file its CloudWatch agent
+    streams, so every event there is exactly one JSON line, with no syslog prefix)."""
+
+    level: str
+    fmt: str
+    file: str
+
+    @classmethod
+    def from_env(cls) -> LogSettings:
+        """LOG_LEVEL, LOG_FORMAT and LOG_FILE, validated (read by Django and gunicorn)."""
+        return cls(
+            level=env_choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+            fmt=env_choice("LOG_FORMAT", "json", LOG_FORMATS),
+            file=env_str("LOG_FILE", ""),
+        )
 
 
-def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
+def _handler(file: str) -> dict[str, Any]:
+    if not file:
+        return {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
+    # Appends only (each record one write to a file opened O_APPEND: workers' lines never
+    # interleave); rotation truncates the file in place, so no handler needs reopening.
+    return {"class": "logging.FileHandler", "filename": file, "mode": "a", "encoding": "utf-8"}
+
+
+def build_logging_config(log: LogSettings) -> dict[str, Any]:
     """A `logging.config.dictConfig` dict, used by Django (LOGGING) and gunicorn."""
-    quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(level)))
+    quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(log.level)))
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -97,22 +120,16 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _exception_fields,
-                    _renderer(fmt),
+                    _renderer(log.fmt),
                     _as_text,
                 ],
             }
         },
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "structured",
-            }
-        },
-        "root": {"handlers": ["stdout"], "level": level},
+        "handlers": {"out": {**_handler(log.file), "formatter": "structured"}},
+        "root": {"handlers": ["out"], "level": log.level},
         "loggers": {
             # Our own handlers only; no propagation means no duplicate lines.
-            "gunicorn.error": {"handlers": ["stdout"], "level": level, "propagate": False},
+            "gunicorn.error": {"handlers": ["out"], "level": log.level, "propagate": False},
             "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
             # Chatty libraries: warnings and worse only.
             "botocore": {"level": quiet},
@@ -126,15 +143,20 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     }
 
 
-def configure_structlog(*, level: str, fmt: str) -> None:
+def _output(file: str) -> BinaryIO | None:
+    """structlog's output: None for stdout, else the file, unbuffered (a line, one write)."""
+    return None if not file else Path(file).open("ab", buffering=0)
+
+
+def configure_structlog(log: LogSettings) -> None:
     """structlog events skip the standard library: they are filtered by level before any
-    work is done, rendered once and written straight to stdout (the lines of other
+    work is done, rendered once and written straight to the output (the lines of other
     libraries take the `logging` route above, through the same processors)."""
     logging.captureWarnings(True)
     structlog.configure(
-        processors=[*_shared_processors(), _exception_fields, _renderer(fmt), _as_bytes],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.BytesLoggerFactory(),
+        processors=[*_shared_processors(), _exception_fields, _renderer(log.fmt), _as_bytes],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(log.level)),
+        logger_factory=structlog.BytesLoggerFactory(file=_output(log.file)),
         cache_logger_on_first_use=True,
     )
 

@@ -33,10 +33,21 @@ def table_name(suffix: str) -> str:
     return f"{settings.TABLE_PREFIX}-{suffix}"
 
 
+_client_setups: list[Callable[[Any], None]] = []
+
+
+def setup_each_client(setup: Callable[[Any], None]) -> None:
+    """Run `setup(events)` with the event system of every client `aws_client` makes."""
+    _client_setups.append(setup)
+
+
 def aws_client(service: str, *, region: str | None = None, config: Config | None = None) -> Any:
     """A boto3 client for `service`, created on demand with the configured region."""
     session: Any = boto3.session.Session()  # typed per service; this factory serves any
-    return session.client(service, region_name=region or settings.AWS_REGION, config=config)
+    client = session.client(service, region_name=region or settings.AWS_REGION, config=config)
+    for setup in _client_setups:
+        setup(client.meta.events)
+    return client
 
 
 @functools.cache

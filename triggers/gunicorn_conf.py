@@ -3,7 +3,7 @@ same validated helpers as the Django settings: a bad value stops gunicorn at sta
 
 from __future__ import annotations
 
-from observability.logging import build_logging_config, log_settings
+from observability.logging import LogSettings, build_logging_config
 from triggers.env import env_int, env_str
 
 _port = env_int("PORT", 8000, minimum=1, maximum=65535)
@@ -25,8 +25,7 @@ control_socket_disable = True
 # gunicorn's own lines use the service's renderer: JSON like everything else (or console).
 # Requests are logged by the service itself (request_finished), so the access log is off.
 accesslog = None
-_level, _format = log_settings()
-logconfig_dict = build_logging_config(level=_level, fmt=_format)
+logconfig_dict = build_logging_config(LogSettings.from_env())
 
 
 def worker_exit(server: object, worker: object) -> None:

@@ -6,11 +6,12 @@ A bad value raises ImproperlyConfigured at startup rather than misbehaving later
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from observability.logging import build_logging_config, configure_structlog, log_settings
+from observability.logging import LogSettings, build_logging_config, configure_structlog
 from triggers import __version__
 from triggers.clock import TIMESTAMP_FORMAT
 from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -23,9 +24,13 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 # --- service --------------------------------------------------------------------------
 APP_VERSION = env_str("APP_VERSION", __version__)
-STAGE = env_str("STAGE", "Production")
+# STAGE names the CloudWatch namespace, dashboard and alarms (TriggersAPI/<STAGE>);
+# TABLE_PREFIX the tables. A deployment sets both per environment (docs/DEPLOYMENT.md).
+STAGE = env_str("STAGE", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 TABLE_PREFIX = env_str("TABLE_PREFIX", "triggers")
+# Tests only: append every AWS call's IAM action to this file (observability/aws_calls.py).
+AWS_CALL_RECORD = env_str("AWS_CALL_RECORD", "")
 MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=350 * 1024)
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
@@ -162,20 +167,24 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Metrics: CloudWatch by default in production only (EB sets STAGE=Production); `make run`
-# points them at the local moto server; elsewhere they are off unless asked for.
-METRICS_BACKEND = env_choice(
-    "METRICS_BACKEND",
-    "cloudwatch" if STAGE == "Production" else "none",
-    ("cloudwatch", "log", "none"),
-)
+# Metrics: off unless asked for. Elastic Beanstalk sets METRICS_BACKEND=cloudwatch; `make
+# run` points it at the local moto server.
+METRICS_BACKEND = env_choice("METRICS_BACKEND", "none", ("cloudwatch", "log", "none"))
+# Publishing to CloudWatch means a real environment (or its local stand-in): nothing about
+# where its data and metrics go may be a default that another environment shares.
+_UNSET = [name for name in ("STAGE", "TABLE_PREFIX", "AWS_REGION") if not os.environ.get(name)]
+if METRICS_BACKEND == "cloudwatch" and _UNSET:
+    raise ImproperlyConfigured(
+        f"METRICS_BACKEND=cloudwatch needs {', '.join(_UNSET)} set: each environment names "
+        "its stage (the metrics namespace), its tables and its region."
+    )
 METRICS_FLUSH_INTERVAL_SECONDS = env_float("METRICS_FLUSH_INTERVAL_SECONDS", 60.0, minimum=0.05)
 METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 1000, minimum=10)
 METRICS_MAX_PENDING_BATCHES = env_int("METRICS_MAX_PENDING_BATCHES", 10, minimum=1)
 
-LOG_LEVEL, LOG_FORMAT = log_settings()
-LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
-configure_structlog(level=LOG_LEVEL, fmt=LOG_FORMAT)
+LOG = LogSettings.from_env()
+LOGGING = build_logging_config(LOG)
+configure_structlog(LOG)
 
 # django-structlog: one `request_finished` line per request (request_started only at DEBUG);
 # the request id comes from RequestContextMiddleware, which has already validated it.

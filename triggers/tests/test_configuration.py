@@ -141,3 +141,19 @@ def test_log_level_is_case_insensitive() -> None:
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_publishing_to_cloudwatch_needs_the_stage_the_tables_and_the_region_set() -> None:
+    env = {**os.environ, "DJANGO_SECRET_KEY": "x" * 50, "METRICS_BACKEND": "cloudwatch"}
+    for name in ("STAGE", "TABLE_PREFIX", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "triggers.serve", "--check-config"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "Configuration error: METRICS_BACKEND=cloudwatch needs STAGE, TABLE_PREFIX, AWS_REGION "
+        "set: each environment names its stage (the metrics namespace), its tables and its "
+        "region."
+    )

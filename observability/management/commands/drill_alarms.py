@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from observability.alarms import alarm_prefix
+from observability.management.stage import required_stage
 from triggers.aws import aws_client
 
 _REASON = "Paging drill: manage.py drill_alarms (not a real incident)"
@@ -64,17 +65,17 @@ class Command(BaseCommand):
 
     def _alarms(self, cloudwatch: Any, names: list[str] | None) -> list[dict[str, Any]]:
         pages = cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=alarm_prefix(settings.STAGE)
+            AlarmNamePrefix=alarm_prefix(required_stage())
         )
         alarms = [alarm for page in pages for alarm in page["MetricAlarms"]]
         if names:
             missing = sorted(set(names) - {a["AlarmName"] for a in alarms})
             if missing:
-                raise CommandError(f"No such alarm of stage {settings.STAGE}: {missing}")
+                raise CommandError(f"No such alarm of stage {required_stage()}: {missing}")
             alarms = [a for a in alarms if a["AlarmName"] in names]
         if not alarms:
             raise CommandError(
-                f"No alarms named {alarm_prefix(settings.STAGE)}*: run setup_alarms first."
+                f"No alarms named {alarm_prefix(required_stage())}*: run setup_alarms first."
             )
         return alarms
 

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from observability.alarms import alarm_definitions, alarm_prefix
 from observability.constants import namespace
+from observability.management.stage import required_stage
 from triggers.aws import aws_client
 
 
@@ -34,13 +35,12 @@ class Command(BaseCommand):
         region = options["region"] or settings.AWS_REGION
         dry_run: bool = options["dry_run"]
         actions = self._actions(options, region=region, dry_run=dry_run)
-        alarms = alarm_definitions(
-            namespace=namespace(settings.STAGE), stage=settings.STAGE, actions=actions
-        )
+        stage = required_stage()
+        alarms = alarm_definitions(namespace=namespace(stage), stage=stage, actions=actions)
         wanted = {alarm["AlarmName"] for alarm in alarms}
 
         cloudwatch = aws_client("cloudwatch", region=region)
-        stale = sorted(self._existing(cloudwatch, alarm_prefix(settings.STAGE)) - wanted)
+        stale = sorted(self._existing(cloudwatch, alarm_prefix(stage)) - wanted)
         if dry_run:
             for alarm in alarms:
                 self.stdout.write(json.dumps(alarm, indent=2, sort_keys=True))

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from observability.constants import namespace
 from observability.dashboard import dashboard_body, default_dashboard_name
+from observability.management.stage import required_stage
 from triggers.aws import aws_client
 
 
@@ -28,8 +29,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         region = options["region"] or settings.AWS_REGION
-        name = options["dashboard_name"] or default_dashboard_name(settings.STAGE)
-        body = dashboard_body(namespace=namespace(settings.STAGE), region=region)
+        stage = required_stage()
+        name = options["dashboard_name"] or default_dashboard_name(stage)
+        body = dashboard_body(namespace=namespace(stage), region=region)
         widgets = len(body["widgets"])
         if options["dry_run"]:
             self.stdout.write(json.dumps(body, indent=2))

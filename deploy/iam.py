@@ -1,0 +1,213 @@
+"""The deployment's IAM policies (deploy/iam/*.json) and the check that they allow exactly
+what the service does.
+
+    .venv/bin/python -m deploy.iam render web-tier --region eu-west-1 --account 123456789012 \\
+        --table-prefix triggers-production --stage Production --secret-arn arn:aws:...
+
+Two policies, two roles:
+
+- `web-tier`: the instance profile of the Elastic Beanstalk instances (with the managed
+  `AWSElasticBeanstalkWebTier`): what serving requests needs, data-plane actions on the
+  three tables and PutMetricData to the stage's namespace, and what the platform does
+  for the application on the instance (statements whose Sid starts with "Platform":
+  reading the secret key, writing the application's log group).
+- `operator`: an engineer's or CI's role for the management commands: the schema
+  (`create_tables`, `migrate_gsi`), API keys, the dashboard and the alarms.
+
+The test suite records every AWS call its processes make (observability/aws_calls.py);
+`check` compares that record with the policies, both ways: a call a policy does not
+allow, and an action a policy allows that nothing used, are both findings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+POLICY_DIR = Path(__file__).with_name("iam")
+POLICIES = {
+    "web-tier": POLICY_DIR / "web-tier-policy.json",
+    "operator": POLICY_DIR / "operator-policy.json",
+}
+PLATFORM_SID_PREFIX = "Platform"
+TABLE_SUFFIXES = ("events", "api-keys", "idempotency")
+NAMESPACE_PREFIX = "TriggersAPI"
+
+Policy = dict[str, Any]
+Call = dict[str, Any]  # one line of the AWS call record
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a policy is rendered for: one environment of one account."""
+
+    region: str
+    account: str
+    table_prefix: str
+    stage: str
+    secret_arn: str
+
+
+def render(path: Path, target: Target) -> Policy:
+    """The policy in `path` with the target's values filled in."""
+    return _rendered(path.read_text(), target)
+
+
+@cache
+def _rendered(text: str, target: Target) -> Policy:
+    template = string.Template(text)
+    policy: Policy = json.loads(
+        template.substitute(
+            Region=target.region,
+            AccountId=target.account,
+            TablePrefix=target.table_prefix,
+            Stage=target.stage,
+            SecretArn=target.secret_arn,
+        )
+    )
+    return policy
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def statements(policy: Policy) -> list[dict[str, Any]]:
+    return [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+
+
+def actions(policy: Policy, *, platform: bool | None = None) -> set[str]:
+    """Every action the policy allows (only the platform's, or only the others')."""
+    return {
+        action
+        for statement in statements(policy)
+        if platform is None or statement.get("Sid", "").startswith(PLATFORM_SID_PREFIX) == platform
+        for action in _listed(statement["Action"])
+    }
+
+
+@cache
+def known_actions() -> frozenset[str]:
+    """Real IAM actions of the services the policies use (vendored: deploy/iam/actions.json)."""
+    vendored = json.loads((POLICY_DIR / "actions.json").read_text())
+    return frozenset(
+        f"{service}:{action}" for service, names in vendored["actions"].items() for action in names
+    )
+
+
+def _resource_arn(call: Call, target: Target) -> str:
+    """The ARN IAM checks the call against ("*" for calls on no single resource)."""
+    where = f"{target.region}:{target.account}"
+    action, name = call["action"], call.get("name")
+    if call.get("table"):
+        arn = f"arn:aws:dynamodb:{where}:table/{call['table']}"
+        return arn + (f"/index/{call['index']}" if call.get("index") else "")
+    if action == "cloudwatch:PutDashboard" and name:
+        return f"arn:aws:cloudwatch::{target.account}:dashboard/{name}"
+    if action.startswith("cloudwatch:") and name:
+        return f"arn:aws:cloudwatch:{where}:alarm:{name}"
+    if action.startswith("sns:") and name:
+        return f"arn:aws:sns:{where}:{name}"
+    return "*"
+
+
+def _condition_holds(statement: dict[str, Any], call: Call) -> bool:
+    wanted = statement.get("Condition", {}).get("StringEquals", {}).get("cloudwatch:namespace")
+    return wanted is None or call.get("namespace") == wanted
+
+
+def allows(policy: Policy, call: Call, target: Target) -> bool:
+    """Whether one statement of `policy` allows the call's action on its resource."""
+    resource = _resource_arn(call, target)
+    return any(
+        any(fnmatch.fnmatchcase(call["action"], a) for a in _listed(statement["Action"]))
+        and any(fnmatch.fnmatchcase(resource, r) for r in _listed(statement["Resource"]))
+        and _condition_holds(statement, call)
+        for statement in statements(policy)
+    )
+
+
+def table_prefix_of(table: str) -> str | None:
+    """The TABLE_PREFIX of one of the service's tables; None for any other table."""
+    for suffix in TABLE_SUFFIXES:
+        if table.endswith(f"-{suffix}"):
+            return table[: -len(suffix) - 1]
+    return None
+
+
+def policy_for(role: str) -> str:
+    """Which policy a recorded role runs under: the server's, or the operator's."""
+    return "web-tier" if role == "web" else "operator"
+
+
+_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:triggers/stage/key-AbCdEf"  # noqa: S105 - an ARN, not a secret
+
+
+def target_for(call: Call, *, region: str = "us-east-1", account: str = "123456789012") -> Target:
+    """The environment a recorded call was made in (its table prefix and stage)."""
+    prefix = table_prefix_of(call["table"]) if call.get("table") else None
+    return Target(region, account, prefix or "triggers", call.get("stage") or "Stage", _SECRET_ARN)
+
+
+def _in_scope(call: Call) -> bool:
+    """Calls of the service and its commands on the service's own resources. Left out:
+    what the tests do themselves, and calls on a table that is none of the service's
+    (a test asking migrate_gsi about a table that does not exist)."""
+    return call["role"] != "test" and (
+        not call.get("table") or table_prefix_of(call["table"]) is not None
+    )
+
+
+@dataclass(frozen=True)
+class Findings:
+    not_allowed: list[tuple[str, Call]]  # (policy, call)
+    unused: list[tuple[str, str]]  # (policy, action)
+
+    def __bool__(self) -> bool:
+        return bool(self.not_allowed or self.unused)
+
+
+def check(calls: Iterable[Call], policies: dict[str, Path] = POLICIES) -> Findings:
+    """Every recorded call (but the tests' own) against the policy of its role, and every
+    non-platform action of each policy against the calls made under it."""
+    used: dict[str, set[str]] = {name: set() for name in policies}
+    not_allowed: list[tuple[str, Call]] = []
+    distinct = {json.dumps(call, sort_keys=True) for call in calls if _in_scope(call)}
+    for call in map(json.loads, sorted(distinct)):
+        name = policy_for(call["role"])
+        target = target_for(call)
+        if allows(render(policies[name], target), call, target):
+            used[name].add(call["action"])
+        else:
+            not_allowed.append((name, call))
+    unused = [
+        (name, action)
+        for name, path in policies.items()
+        for action in sorted(actions(render(path, target_for({})), platform=False) - used[name])
+    ]
+    return Findings(not_allowed=not_allowed, unused=unused)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m deploy.iam", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("render", help="Print a policy for one environment.")
+    show.add_argument("policy", choices=sorted(POLICIES))
+    for option in ("region", "account", "table-prefix", "stage", "secret-arn"):
+        show.add_argument(f"--{option}", required=True)
+    options = parser.parse_args(argv)
+    target = Target(
+        options.region, options.account, options.table_prefix, options.stage, options.secret_arn
+    )
+    print(json.dumps(render(POLICIES[options.policy], target), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The source bundle (`make bundle`) holds what the instances need and nothing else, and,
+unzipped into an empty folder with a fresh virtualenv, starts under the Procfile's
+command with the production configuration, as Elastic Beanstalk would start it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from deploy.bundle import build
+from devstack.localstack import ROOT, aws_env, free_port, start_server
+
+pytestmark = pytest.mark.integration
+
+NEEDED = {
+    "Procfile",
+    "requirements.txt",
+    "manage.py",
+    "triggers/wsgi.py",
+    "triggers/serve.py",
+    "triggers/gunicorn_conf.py",
+    "events/models.py",
+    "inbox/views.py",
+    "observability/logging.py",
+    ".ebextensions/01-environment.config",
+    ".platform/nginx/conf.d/triggers.conf",
+    ".platform/hooks/postdeploy/01_stream_app_log.sh",
+}
+LEFT_OUT = (".venv/", ".data/", "node_modules/", "dist/", "perf/", "devstack/", "deploy/",
+            "docs/", ".github/", ".ci/", "package.json")  # fmt: skip
+SECRET = "bundle-smoke-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(output=tmp_path_factory.mktemp("dist"))
+
+
+def test_the_bundle_holds_what_the_instances_need_and_nothing_else(bundle: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        names = {info.filename for info in archive.infolist() if not info.is_dir()}
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    assert names >= NEEDED
+    assert [
+        n for n in names if n.startswith(LEFT_OUT) or "/tests/" in n or "__pycache__" in n
+    ] == []
+    hooks = [n for n in names if n.startswith(".platform/") and n.endswith(".sh")]
+    assert hooks
+    assert all(modes[hook] & 0o111 for hook in hooks)
+
+
+def _eb_environment() -> dict[str, str]:
+    """The variables Elastic Beanstalk gives the app: .ebextensions, then one environment's."""
+    config = yaml.safe_load((ROOT / ".ebextensions" / "01-environment.config").read_text())
+    variables = dict(config["option_settings"]["aws:elasticbeanstalk:application:environment"])
+    options = json.loads((ROOT / "deploy/environments/production.example.json").read_text())
+    for option in options:
+        if option["Namespace"] == "aws:elasticbeanstalk:application:environment":
+            variables[option["OptionName"]] = option["Value"]
+    return {name: str(value) for name, value in variables.items()}
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    bundle: Path, dynamodb_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """The bundle unzipped, installed in a fresh virtualenv, its tables made by the operator
+    step, and the Procfile's process running on it."""
+    work = tmp_path_factory.mktemp("instance")
+    app, venv, log_file = work / "app", work / "venv", work / "log" / "app.log"
+    log_file.parent.mkdir()
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(app)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-r", str(app / "requirements.txt")],
+        check=True, timeout=600,
+    )  # fmt: skip
+    port = free_port()
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "HOME": os.environ.get("HOME", str(work)),
+        **_eb_environment(),
+        "AWS_REGION": "us-east-1",  # what `{"Ref": "AWS::Region"}` gives on the instance
+        "TABLE_PREFIX": f"triggers-bundle-{port}",
+        "LOG_FILE": str(log_file),
+        "DJANGO_SECRET_KEY": SECRET,  # Elastic Beanstalk's, from Secrets Manager
+        "PORT": str(port),
+        **aws_env(dynamodb_url=dynamodb_url, moto_url=moto_url),
+        "AWS_CALL_RECORD": os.environ["AWS_CALL_RECORD"],  # for the IAM check
+    }
+    subprocess.run(
+        [python, "manage.py", "create_tables", "--wait"], cwd=app, env=env, check=True,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    key = subprocess.run(
+        [python, "manage.py", "create_api_key", "--tenant", "bundle"], cwd=app, env=env,
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    _, command = (ROOT / "Procfile").read_text().strip().split(":", 1)
+    argv = shlex.split(command)
+    with (work / "stdout.log").open("ab") as out:
+        service = start_server(
+            "bundle", argv, f"http://127.0.0.1:{port}", out, path="/v1/health/live",
+            cwd=app, env=env,
+        )  # fmt: skip
+        try:
+            yield {"url": service.url, "key": key, "log_file": log_file, "work": work}
+        finally:
+            service.stop()
+
+
+def test_the_bundle_serves_under_the_procfile_with_production_settings(
+    deployed: dict[str, Any],
+) -> None:
+    url, headers = deployed["url"], {"X-API-Key": deployed["key"]}
+    assert requests.get(url + "/v1/health/live", timeout=10).status_code == 200
+    health = requests.get(url + "/v1/health", timeout=10)
+    assert health.status_code == 200, health.text
+    created = requests.post(
+        url + "/v1/events", json={"source": "bundle", "event_type": "smoke", "payload": {}},
+        headers=headers, timeout=10,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    inbox = requests.get(url + "/v1/inbox", headers=headers, timeout=10).json()
+    assert [e["event_id"] for e in inbox["events"]] == [created.json()["event_id"]]
+
+
+def test_the_bundle_writes_only_json_lines_to_the_streamed_file(
+    deployed: dict[str, Any],
+) -> None:
+    requests.get(deployed["url"] + "/v1/health/live", timeout=10)
+    lines = deployed["log_file"].read_bytes().splitlines()
+    assert lines
+    entries = [json.loads(line) for line in lines]  # each line, whole, one JSON object
+    assert all(isinstance(entry, dict) and "event" in entry for entry in entries)
+    events = {entry["event"] for entry in entries}
+    assert {"request_finished"} <= events
+    assert SECRET not in deployed["log_file"].read_text()
+    assert (deployed["work"] / "stdout.log").read_text() == ""  # nothing went around it

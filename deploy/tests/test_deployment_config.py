@@ -1,0 +1,223 @@
+"""The Elastic Beanstalk configuration, read as the platform reads it: every file parses,
+uses only real namespaces and options, and says what the deployment promises."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import crossplane
+import pytest
+import yaml
+from django.conf import settings
+from django.urls import resolve
+
+from devstack.localstack import ROOT
+from events.batch import MAX_BATCH_ITEMS
+from triggers.exceptions import ErrorCode
+from triggers.serve import APPLICATION
+
+EBEXTENSIONS = sorted((ROOT / ".ebextensions").glob("*.config"))
+ENVIRONMENTS = sorted((ROOT / "deploy" / "environments").glob("*.json"))
+NGINX = ROOT / ".platform" / "nginx" / "conf.d"
+KNOWN = json.loads((Path(__file__).with_name("eb_options.json")).read_text())["namespaces"]
+# A CloudFormation function in a value, `{...}` between backticks (.ebextensions only).
+FUNCTION = re.compile(r"`(\{.*?\})`")
+ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
+
+
+def _config(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / ".ebextensions" / name).read_text())
+    return loaded
+
+
+def _options() -> dict[tuple[str, str], str]:
+    """(namespace, option) -> value over every .ebextensions file."""
+    found: dict[tuple[str, str], str] = {}
+    for path in EBEXTENSIONS:
+        for namespace, options in (
+            yaml.safe_load(path.read_text()).get("option_settings") or {}
+        ).items():
+            for option, value in options.items():
+                found[(namespace, option)] = str(value)
+    return found
+
+
+def _environment_options(path: Path) -> dict[tuple[str, str], str]:
+    return {(o["Namespace"], o["OptionName"]): o["Value"] for o in json.loads(path.read_text())}
+
+
+def _render_functions(text: str, environment_name: str = "triggers-production") -> str:
+    """What Elastic Beanstalk writes for the backtick functions the configs use."""
+
+    def value(match: re.Match[str]) -> str:
+        function = json.loads(match.group(1))
+        if function == {"Ref": "AWS::Region"}:
+            return "eu-west-1"
+        join = function["Fn::Join"]
+        parts = [environment_name if p == {"Ref": "AWSEBEnvironmentName"} else p for p in join[1]]
+        return str(join[0]).join(parts)
+
+    return FUNCTION.sub(value, text)
+
+
+@pytest.mark.parametrize("path", EBEXTENSIONS, ids=lambda p: p.name)
+def test_every_config_file_is_yaml_with_known_sections(path: Path) -> None:
+    config = yaml.safe_load(path.read_text())
+    assert set(config) <= {
+        "option_settings",
+        "files",
+        "commands",
+        "container_commands",
+        "Resources",
+    }
+
+
+def test_every_option_is_a_real_namespace_and_option() -> None:
+    options = [*_options(), *(o for path in ENVIRONMENTS for o in _environment_options(path))]
+    unknown = [
+        (namespace, option)
+        for namespace, option in options
+        if namespace not in KNOWN or (KNOWN[namespace] != "*" and option not in KNOWN[namespace])
+    ]
+    assert unknown == []
+
+
+def test_the_bundle_carries_no_secret_and_nothing_of_one_environment() -> None:
+    variables = {option for namespace, option in _options() if namespace == ENVIRONMENT}
+    assert not variables & {"DJANGO_SECRET_KEY", "STAGE", "TABLE_PREFIX"}
+    assert not any(namespace == SECRETS for namespace, _ in _options())
+    text = "\n".join(path.read_text() for path in EBEXTENSIONS)
+    assert not re.search(r"arn:aws:(secretsmanager|acm|ssm):", text)
+
+
+def test_the_region_is_the_environments_own() -> None:
+    region = _options()[(ENVIRONMENT, "AWS_REGION")]
+    assert json.loads(FUNCTION.fullmatch(region).group(1)) == {"Ref": "AWS::Region"}  # type: ignore[union-attr]
+
+
+def test_each_environment_names_its_stage_tables_secret_and_certificate() -> None:
+    for path in ENVIRONMENTS:
+        options = _environment_options(path)
+        assert options[(ENVIRONMENT, "STAGE")]
+        assert options[(ENVIRONMENT, "TABLE_PREFIX")].startswith("triggers-")
+        assert re.fullmatch(
+            r"arn:aws:(secretsmanager|ssm):.+", options[(SECRETS, "DJANGO_SECRET_KEY")]
+        )
+        assert options[("aws:elbv2:listener:443", "Protocol")] == "HTTPS"
+        assert options[("aws:elbv2:listener:443", "SSLCertificateArns")].startswith("arn:aws:acm:")
+        assert options[("aws:autoscaling:launchconfiguration", "IamInstanceProfile")]
+
+
+def test_capacity_deployments_and_health() -> None:
+    options = _options()
+    assert options[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
+    assert int(options[("aws:autoscaling:asg", "MinSize")]) >= 2
+    assert (
+        options[("aws:elasticbeanstalk:command", "DeploymentPolicy")]
+        == "RollingWithAdditionalBatch"
+    )
+    assert options[("aws:elasticbeanstalk:healthreporting:system", "SystemType")] == "enhanced"
+    for path in [*(p for p in ENVIRONMENTS), None]:
+        found = _environment_options(path) if path else options
+        check = found[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")]
+        assert check == "/v1/health/live"
+        assert resolve(check).url_name == "health-live"  # shallow: no DynamoDB call
+
+
+def test_http_only_redirects_to_https() -> None:
+    listener = _config("04-https.config")["Resources"]["AWSEBV2LoadBalancerListener"]
+    (action,) = listener["Properties"]["DefaultActions"]
+    assert (listener["Properties"]["Port"], action["Type"]) == (80, "redirect")
+    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+
+
+def test_logs_stream_the_file_the_service_writes_and_outlive_the_environment() -> None:
+    options = _options()
+    logs = "aws:elasticbeanstalk:cloudwatch:logs"
+    assert options[(logs, "StreamLogs")] == "True"
+    assert options[(logs, "DeleteOnTerminate")] == "False"
+    assert int(options[(logs, "RetentionInDays")]) >= 30
+    files = _config("03-logs.config")["files"]
+    agent = json.loads(
+        _render_functions(
+            files["/opt/aws/amazon-cloudwatch-agent/etc/triggers-app-log.json"]["content"]
+        )
+    )
+    (collected,) = agent["logs"]["logs_collected"]["files"]["collect_list"]
+    assert collected["file_path"] == options[(ENVIRONMENT, "LOG_FILE")]
+    assert (
+        collected["log_group_name"]
+        == "/aws/elasticbeanstalk/triggers-production/var/log/triggers/app.log"
+    )
+    assert collected["retention_in_days"] >= 30
+    assert options[(ENVIRONMENT, "LOG_FILE")] in files["/etc/logrotate.d/triggers"]["content"]
+
+
+def test_the_platform_hooks_are_executable_scripts() -> None:
+    hooks = sorted((ROOT / ".platform").glob("*hooks/**/*.sh"))
+    assert {hook.parent.parent.name for hook in hooks} == {"hooks", "confighooks"}
+    for hook in hooks:
+        assert os.access(hook, os.X_OK), hook
+        assert hook.read_text().startswith("#!/bin/bash\n")
+    agent_config = "/opt/aws/amazon-cloudwatch-agent/etc/triggers-app-log.json"
+    assert agent_config in (ROOT / ".platform/hooks/postdeploy/01_stream_app_log.sh").read_text()
+
+
+def test_the_procfile_command_and_the_wsgi_application_import() -> None:
+    (line,) = (ROOT / "Procfile").read_text().splitlines()
+    name, command = line.split(":", 1)
+    assert name == "web"
+    assert shlex.split(command)[:3] == ["python", "-m", "triggers.serve"]
+    module, attribute = APPLICATION.split(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def _nginx(path: Path) -> list[dict[str, Any]]:
+    # An Elastic Beanstalk include is a fragment: parsed as the body of its block.
+    parsed = crossplane.parse(str(path), single=True, check_ctx=False, comments=False)
+    assert parsed["status"] == "ok", parsed["errors"]
+    directives: list[dict[str, Any]] = parsed["config"][0]["parsed"]
+    return directives
+
+
+def test_nginx_takes_the_largest_body_the_service_takes_and_no_more() -> None:
+    (directive,) = _nginx(NGINX / "triggers.conf")
+    assert directive["directive"] == "client_max_body_size"
+    kib = int(directive["args"][0].removesuffix("k"))
+    assert kib * 1024 == settings.MAX_EVENT_BYTES * MAX_BATCH_ITEMS
+
+
+def _body(text: str) -> Any:
+    """A `return` body as nginx sends it (its \\n escape, its $request_id), parsed."""
+    return json.loads(text.replace("\\n", "\n").replace("$request_id", "0" * 32))
+
+
+def test_nginx_answers_its_own_errors_in_the_envelope() -> None:
+    directives = _nginx(NGINX / "elasticbeanstalk" / "triggers-errors.conf")
+    pages = {
+        int(code): target
+        for d in directives
+        if d["directive"] == "error_page"
+        for code in d["args"][:-2]
+        for target in [d["args"][-1]]
+    }
+    assert {400, 413, 414, 500, 502, 503, 504} <= set(pages)
+    locations = {d["args"][0]: d["block"] for d in directives if d["directive"] == "location"}
+    for code, target in pages.items():
+        block = {d["directive"]: d["args"] for d in locations[target]}
+        assert block["default_type"] == ["application/json"]
+        status, body = block["return"]
+        envelope = _body(body)
+        assert set(envelope["error"]) == {"code", "message", "details", "request_id"}
+        assert envelope["error"]["code"] in vars(ErrorCode).values()
+        assert int(status) >= 400, code
+    too_large = _body({d["directive"]: d["args"] for d in locations[pages[413]]}["return"][1])
+    assert too_large["error"]["details"]["max_bytes"] == settings.MAX_EVENT_BYTES * MAX_BATCH_ITEMS

@@ -1,0 +1,90 @@
+"""The IAM policies against every AWS call the test suite made (runs after every other test).
+
+Each process the suite starts records its calls (observability/aws_calls.py): the servers
+as `web`, management commands as `command:<name>`. The web tier's policy must allow
+exactly what `web` did, the operator's exactly what the commands did: a call a policy
+refuses and an action nothing used are both failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy import iam
+
+pytestmark = pytest.mark.after_everything
+
+
+def _calls() -> list[dict[str, Any]]:
+    text = Path(os.environ["AWS_CALL_RECORD"]).read_text()
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def calls(whole_suite: bool) -> list[dict[str, Any]]:
+    if not whole_suite:
+        pytest.skip("reads what the whole suite did: run every test (make test)")
+    return _calls()
+
+
+def test_every_action_in_the_policies_is_a_real_iam_action() -> None:
+    for path in iam.POLICIES.values():
+        unknown = iam.actions(iam.render(path, iam.target_for({}))) - iam.known_actions()
+        assert unknown == set(), path.name
+
+
+def test_the_policies_allow_exactly_what_the_service_and_the_commands_do(
+    calls: list[dict[str, Any]],
+) -> None:
+    roles = {call["role"] for call in calls}
+    assert "web" in roles  # the record covers the servers...
+    assert {"command:create_tables", "command:migrate_gsi", "command:setup_alarms"} <= roles
+    findings = iam.check(calls)
+    assert findings.not_allowed == []
+    assert findings.unused == []
+
+
+def _without(path: Path, action: str, tmp_path: Path) -> Path:
+    policy = json.loads(path.read_text())
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        statement["Action"] = [
+            a for a in ([listed] if isinstance(listed, str) else listed) if a != action
+        ]
+    policy["Statement"] = [s for s in policy["Statement"] if s["Action"]]
+    copy = tmp_path / path.name
+    copy.write_text(json.dumps(policy))
+    return copy
+
+
+def test_removing_any_one_needed_action_is_caught(
+    calls: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    for name, path in iam.POLICIES.items():
+        rendered = iam.render(path, iam.target_for({}))
+        for action in sorted(iam.actions(rendered, platform=False)):
+            policies = {**iam.POLICIES, name: _without(path, action, tmp_path)}
+            refused = {(n, call["action"]) for n, call in iam.check(calls, policies).not_allowed}
+            assert (name, action) in refused, f"{name} without {action}: nothing failed"
+
+
+def test_the_platform_statements_are_only_what_elastic_beanstalk_does_for_the_service() -> None:
+    web = iam.render(iam.POLICIES["web-tier"], iam.target_for({}))
+    assert iam.actions(web, platform=True) == {
+        # Elastic Beanstalk reads DJANGO_SECRET_KEY from Secrets Manager at bootstrap.
+        "secretsmanager:GetSecretValue",
+        # The CloudWatch agent creates the service's log group, sets its retention and
+        # streams LOG_FILE into it (.ebextensions/03-logs.config).
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+    }
+    operator = iam.render(iam.POLICIES["operator"], iam.target_for({}))
+    assert iam.actions(operator, platform=True) == set()
