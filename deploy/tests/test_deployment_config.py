@@ -210,10 +210,12 @@ def test_nginx_answers_its_own_errors_in_the_envelope() -> None:
         for target in [d["args"][-1]]
     }
     assert {400, 413, 414, 500, 502, 503, 504} <= set(pages)
-    locations = {d["args"][0]: d["block"] for d in directives if d["directive"] == "location"}
+    locations = {d["args"][-1]: d["block"] for d in directives if d["directive"] == "location"}
     for code, target in pages.items():
         block = {d["directive"]: d["args"] for d in locations[target]}
+        headers = [d["args"] for d in locations[target] if d["directive"] == "add_header"]
         assert block["default_type"] == ["application/json"]
+        assert ["X-Request-ID", "$request_id", "always"] in headers
         status, body = block["return"]
         envelope = _body(body)
         assert set(envelope["error"]) == {"code", "message", "details", "request_id"}
