@@ -63,13 +63,24 @@ AFTER_EVERYTHING = "after_everything"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    """A fresh record for this session; the records of finished sessions are removed
+    (the last one stays until the next session, to read when the IAM check fails)."""
     record = Path(os.environ["AWS_CALL_RECORD"])
     record.parent.mkdir(parents=True, exist_ok=True)
+    for old in record.parent.glob("session-*.jsonl"):
+        if not _alive(int(old.stem.removeprefix("session-"))):
+            old.unlink(missing_ok=True)
     record.write_text("")
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    Path(os.environ["AWS_CALL_RECORD"]).unlink(missing_ok=True)
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
