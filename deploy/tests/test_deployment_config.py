@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,7 @@ def test_the_platform_hooks_are_executable_scripts() -> None:
     for hook in hooks:
         assert os.access(hook, os.X_OK), hook
         assert hook.read_text().startswith("#!/bin/bash\n")
+        subprocess.run(["/bin/bash", "-n", str(hook)], check=True)  # parses
     agent_config = "/opt/aws/amazon-cloudwatch-agent/etc/triggers-app-log.json"
     assert agent_config in (ROOT / ".platform/hooks/postdeploy/01_stream_app_log.sh").read_text()
 
