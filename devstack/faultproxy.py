@@ -7,6 +7,8 @@ Every new connection is handled in the mode current when its request arrives:
 
 - PASS: bytes flow both ways unchanged;
 - DELAY: each request is held for `delay_seconds` before it is forwarded;
+- DELAY_UPDATES: each UpdateItem is held for `delay_seconds`, everything else passes
+  (a write that arrives after a concurrent one, to lose a race on purpose);
 - DROP: the request is read and never answered (a hung or black-holed peer);
 - RESET: the connection is reset (RST) as soon as the request arrives;
 - UNPROCESSED: a BatchWriteItem is forwarded with only the first half of its items,
@@ -38,6 +40,7 @@ __all__ = ["FaultProxy", "Mode"]
 class Mode(enum.Enum):
     PASS = "pass"  # noqa: S105 - a proxy mode, not a password
     DELAY = "delay"
+    DELAY_UPDATES = "delay_updates"
     DROP = "drop"
     RESET = "reset"
     THROTTLE = "throttle"
@@ -73,6 +76,7 @@ class FaultProxy:
         self.delay_seconds = delay_seconds
         self.mode = Mode.PASS
         self.requests_seen = 0  # requests read so far, whatever was done with them
+        self.holding = threading.Event()  # set once a request is being held (DELAY*)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -109,7 +113,10 @@ class FaultProxy:
         if mode is Mode.DROP:
             self._closed.wait()  # hold the connection open, answer nothing
             return
-        if mode is Mode.DELAY:
+        if mode is Mode.DELAY or (
+            mode is Mode.DELAY_UPDATES and _operation(request) == "UpdateItem"
+        ):
+            self.holding.set()
             time.sleep(self.delay_seconds)
         if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
             client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))

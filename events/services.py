@@ -120,14 +120,12 @@ def _answer(origin: Event | IdempotencyRecord | PendingItem, *, replayed: bool) 
     )
 
 
-def _live_record(record_key: str, reason_item: dict[str, Any] | None) -> IdempotencyRecord | None:
-    if reason_item:
-        record = IdempotencyRecord.from_raw_data(reason_item)
-    else:
-        try:
-            record = IdempotencyRecord.get(record_key, consistent_read=True)
-        except IdempotencyRecord.DoesNotExist:
-            return None
+def _live_record(reason_item: dict[str, Any] | None) -> IdempotencyRecord | None:
+    """The record that failed the transaction's condition (DynamoDB returns it: ALL_OLD),
+    if it is still live. Without it, None: the caller tries the transaction again."""
+    if not reason_item:
+        return None
+    record = IdempotencyRecord.from_raw_data(reason_item)
     return record if record.expires_at > utcnow() else None
 
 
@@ -176,7 +174,7 @@ def event_ingest(
                 raise
             reason = exc.cancellation_reasons[0] if exc.cancellation_reasons else None
             if reason is not None and reason.code == "ConditionalCheckFailed":
-                existing = _live_record(record_key, reason.raw_item)
+                existing = _live_record(reason.raw_item)
                 if existing is not None and existing.request_hash != request_hash:
                     raise ConflictError(
                         "This Idempotency-Key was already used with a different request body.",

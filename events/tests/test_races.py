@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,15 @@ import pytest
 import requests
 from django.conf import settings
 
-from devstack.testing import ApiClient, Server, make_client, store_pending_events
+from devstack.faultproxy import FaultProxy, Mode
+from devstack.testing import (
+    ApiClient,
+    Server,
+    make_client,
+    running_server,
+    server_env,
+    store_pending_events,
+)
 from events.models import Event
 
 pytestmark = pytest.mark.integration
@@ -70,6 +79,44 @@ def test_acks_and_deletes_of_the_same_events_at_once(server: Server) -> None:
     for event_id in ids:
         assert client.get(f"/v1/events/{event_id}").status_code == 404
     assert inbox_ids(client) == set()
+
+
+@pytest.fixture
+def late_writer(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server whose DynamoDB UpdateItems arrive 1.5 s late (a loopback proxy
+    holds them; reads pass at once), to lose a race on purpose."""
+    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]), delay_seconds=1.5)
+    proxy.mode = Mode.DELAY_UPDATES
+    # Rate limiting off: its lease is an UpdateItem too, and would be held the same way.
+    env = server_env(proxy.url, RATE_LIMIT_ENABLED="false")
+    try:
+        with running_server(tmp_path_factory.mktemp("late-writer"), env) as late:
+            late.proxy = proxy  # type: ignore[attr-defined]
+            yield late
+    finally:
+        proxy.close()
+
+
+def test_an_ack_that_loses_the_race_answers_the_winners_acknowledgement(
+    server: Server, late_writer: Server
+) -> None:
+    # GIVEN a pending event, and an ack on the late server that has read it as pending
+    # and whose conditional update is being held
+    client = make_client(server)
+    event_id = client.create_event()["event_id"]
+    late = ApiClient(base_url=late_writer.url, api_key=client.api_key, tenant_id=client.tenant_id)
+    proxy: FaultProxy = late_writer.proxy  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        losing = pool.submit(call, late, "POST", f"/v1/events/{event_id}/ack")
+        assert proxy.holding.wait(10), losing.result().text
+        # WHEN another ack lands first
+        winning = call(client, "POST", f"/v1/events/{event_id}/ack")
+        lost = losing.result()
+    # THEN the loser's update fails its condition, and it answers what the winner stored
+    assert winning.status_code == 200, winning.text
+    assert lost.status_code == 200, lost.text
+    assert lost.json()["acknowledged_at"] == winning.json()["acknowledged_at"]
+    assert stored_items(client.tenant_id)[event_id]["status"] == "acknowledged"
 
 
 def test_an_acknowledged_event_never_comes_back_to_the_inbox(server: Server) -> None:
