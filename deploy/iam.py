@@ -38,7 +38,6 @@ POLICIES = {
 }
 PLATFORM_SID_PREFIX = "Platform"
 TABLE_SUFFIXES = ("events", "api-keys", "idempotency")
-NAMESPACE_PREFIX = "TriggersAPI"
 
 Policy = dict[str, Any]
 Call = dict[str, Any]  # one line of the AWS call record
@@ -169,9 +168,6 @@ def _in_scope(call: Call) -> bool:
 class Findings:
     not_allowed: list[tuple[str, Call]]  # (policy, call)
     unused: list[tuple[str, str]]  # (policy, action)
-
-    def __bool__(self) -> bool:
-        return bool(self.not_allowed or self.unused)
 
 
 def check(calls: Iterable[Call], policies: dict[str, Path] = POLICIES) -> Findings:

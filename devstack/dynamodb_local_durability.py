@@ -97,6 +97,19 @@ def _write_for(service: Service, kind: str, writers: int, seconds: float) -> dic
         return dict(answered)
 
 
+def _missing(service: Service, kind: str, answered: dict[str, float]) -> list[str]:
+    """The answered writes not found now (strongly consistent reads) in some table the
+    write touched."""
+    client = _client(service)
+    tables = TABLES[:1] if kind == "put" else TABLES
+
+    def stored(key: str, table: str) -> bool:
+        item = client.get_item(TableName=table, Key={"k": {"S": key}}, ConsistentRead=True)
+        return "Item" in item
+
+    return [key for key in answered if not all(stored(key, table) for table in tables)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--kind", choices=["transaction", "put"], default="transaction")
@@ -131,19 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                     killer.join()
                     service.process.wait()
                     service = start_dynamodb_local(jar, port=port, db_path=data, log=log)
-                    client = _client(service)
-                    tables = TABLES[:1] if options.kind == "put" else TABLES
-                    missing = [
-                        key
-                        for key in answered
-                        if any(
-                            "Item"
-                            not in client.get_item(
-                                TableName=table, Key={"k": {"S": key}}, ConsistentRead=True
-                            )
-                            for table in tables
-                        )
-                    ]
+                    missing = _missing(service, options.kind, answered)
                     total_answered += len(answered)
                     total_missing += len(missing)
                     latest_first = sorted(answered, key=answered.__getitem__, reverse=True)

@@ -20,6 +20,7 @@ One call can need several actions: a TransactWriteItems is authorised item by it
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import sys
 import threading
@@ -44,6 +45,7 @@ _TRANSACT_ACTIONS = {
 }
 
 
+@functools.cache
 def _process_role() -> str:
     program = Path(sys.argv[0]).name if sys.argv else ""
     if program == "manage.py" and len(sys.argv) > 1:

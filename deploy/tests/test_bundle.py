@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from deploy.bundle import build
+from deploy.tests.ebconfig import bundle_options, environment_options, variables
 from devstack.localstack import ROOT, aws_env, free_port, start_server
 
 pytestmark = pytest.mark.integration
@@ -62,13 +62,8 @@ def test_the_bundle_holds_what_the_instances_need_and_nothing_else(bundle: Path)
 
 def _eb_environment() -> dict[str, str]:
     """The variables Elastic Beanstalk gives the app: .ebextensions, then one environment's."""
-    config = yaml.safe_load((ROOT / ".ebextensions" / "01-environment.config").read_text())
-    variables = dict(config["option_settings"]["aws:elasticbeanstalk:application:environment"])
-    options = json.loads((ROOT / "deploy/environments/production.example.json").read_text())
-    for option in options:
-        if option["Namespace"] == "aws:elasticbeanstalk:application:environment":
-            variables[option["OptionName"]] = option["Value"]
-    return {name: str(value) for name, value in variables.items()}
+    example = ROOT / "deploy" / "environments" / "production.example.json"
+    return variables({**bundle_options(), **environment_options(example)})
 
 
 @pytest.fixture(scope="module")

@@ -18,40 +18,29 @@ import yaml
 from django.conf import settings
 from django.urls import resolve
 
+from deploy.tests.ebconfig import (
+    EBEXTENSIONS,
+    ENVIRONMENT,
+    ENVIRONMENTS,
+    bundle_options,
+    environment_options,
+    variables,
+)
 from devstack.localstack import ROOT
 from events.batch import MAX_BATCH_ITEMS
 from triggers.exceptions import ErrorCode
 from triggers.serve import APPLICATION
 
-EBEXTENSIONS = sorted((ROOT / ".ebextensions").glob("*.config"))
-ENVIRONMENTS = sorted((ROOT / "deploy" / "environments").glob("*.json"))
 NGINX = ROOT / ".platform" / "nginx" / "conf.d"
 KNOWN = json.loads((Path(__file__).with_name("eb_options.json")).read_text())["namespaces"]
 # A CloudFormation function in a value, `{...}` between backticks (.ebextensions only).
 FUNCTION = re.compile(r"`(\{.*?\})`")
-ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 
 
 def _config(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((ROOT / ".ebextensions" / name).read_text())
     return loaded
-
-
-def _options() -> dict[tuple[str, str], str]:
-    """(namespace, option) -> value over every .ebextensions file."""
-    found: dict[tuple[str, str], str] = {}
-    for path in EBEXTENSIONS:
-        for namespace, options in (
-            yaml.safe_load(path.read_text()).get("option_settings") or {}
-        ).items():
-            for option, value in options.items():
-                found[(namespace, option)] = str(value)
-    return found
-
-
-def _environment_options(path: Path) -> dict[tuple[str, str], str]:
-    return {(o["Namespace"], o["OptionName"]): o["Value"] for o in json.loads(path.read_text())}
 
 
 def _render_functions(text: str, environment_name: str = "triggers-production") -> str:
@@ -81,7 +70,7 @@ def test_every_config_file_is_yaml_with_known_sections(path: Path) -> None:
 
 
 def test_every_option_is_a_real_namespace_and_option() -> None:
-    options = [*_options(), *(o for path in ENVIRONMENTS for o in _environment_options(path))]
+    options = [*bundle_options(), *(o for path in ENVIRONMENTS for o in environment_options(path))]
     unknown = [
         (namespace, option)
         for namespace, option in options
@@ -91,21 +80,20 @@ def test_every_option_is_a_real_namespace_and_option() -> None:
 
 
 def test_the_bundle_carries_no_secret_and_nothing_of_one_environment() -> None:
-    variables = {option for namespace, option in _options() if namespace == ENVIRONMENT}
-    assert not variables & {"DJANGO_SECRET_KEY", "STAGE", "TABLE_PREFIX"}
-    assert not any(namespace == SECRETS for namespace, _ in _options())
+    assert not set(variables(bundle_options())) & {"DJANGO_SECRET_KEY", "STAGE", "TABLE_PREFIX"}
+    assert not any(namespace == SECRETS for namespace, _ in bundle_options())
     text = "\n".join(path.read_text() for path in EBEXTENSIONS)
     assert not re.search(r"arn:aws:(secretsmanager|acm|ssm):", text)
 
 
 def test_the_region_is_the_environments_own() -> None:
-    region = _options()[(ENVIRONMENT, "AWS_REGION")]
+    region = bundle_options()[(ENVIRONMENT, "AWS_REGION")]
     assert json.loads(FUNCTION.fullmatch(region).group(1)) == {"Ref": "AWS::Region"}  # type: ignore[union-attr]
 
 
 def test_each_environment_names_its_stage_tables_secret_and_certificate() -> None:
     for path in ENVIRONMENTS:
-        options = _environment_options(path)
+        options = environment_options(path)
         assert options[(ENVIRONMENT, "STAGE")]
         assert options[(ENVIRONMENT, "TABLE_PREFIX")].startswith("triggers-")
         assert re.fullmatch(
@@ -117,7 +105,7 @@ def test_each_environment_names_its_stage_tables_secret_and_certificate() -> Non
 
 
 def test_capacity_deployments_and_health() -> None:
-    options = _options()
+    options = bundle_options()
     assert options[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
     assert int(options[("aws:autoscaling:asg", "MinSize")]) >= 2
     assert (
@@ -126,7 +114,7 @@ def test_capacity_deployments_and_health() -> None:
     )
     assert options[("aws:elasticbeanstalk:healthreporting:system", "SystemType")] == "enhanced"
     for path in [*(p for p in ENVIRONMENTS), None]:
-        found = _environment_options(path) if path else options
+        found = environment_options(path) if path else options
         check = found[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")]
         assert check == "/v1/health/live"
         assert resolve(check).url_name == "health-live"  # shallow: no DynamoDB call
@@ -141,7 +129,7 @@ def test_http_only_redirects_to_https() -> None:
 
 
 def test_logs_stream_the_file_the_service_writes_and_outlive_the_environment() -> None:
-    options = _options()
+    options = bundle_options()
     logs = "aws:elasticbeanstalk:cloudwatch:logs"
     assert options[(logs, "StreamLogs")] == "True"
     assert options[(logs, "DeleteOnTerminate")] == "False"

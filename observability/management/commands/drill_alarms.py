@@ -64,19 +64,17 @@ class Command(BaseCommand):
         )
 
     def _alarms(self, cloudwatch: Any, names: list[str] | None) -> list[dict[str, Any]]:
-        pages = cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmNamePrefix=alarm_prefix(required_stage())
-        )
+        stage = required_stage()
+        prefix = alarm_prefix(stage)
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
         alarms = [alarm for page in pages for alarm in page["MetricAlarms"]]
         if names:
             missing = sorted(set(names) - {a["AlarmName"] for a in alarms})
             if missing:
-                raise CommandError(f"No such alarm of stage {required_stage()}: {missing}")
+                raise CommandError(f"No such alarm of stage {stage}: {missing}")
             alarms = [a for a in alarms if a["AlarmName"] in names]
         if not alarms:
-            raise CommandError(
-                f"No alarms named {alarm_prefix(required_stage())}*: run setup_alarms first."
-            )
+            raise CommandError(f"No alarms named {prefix}*: run setup_alarms first.")
         return alarms
 
     @staticmethod
