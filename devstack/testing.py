@@ -43,6 +43,8 @@ _SERVER_LOGS: list[Path] = []
 
 # Read by triggers.settings, so set before pytest-django configures Django.
 TEST_ENV = {
+    # The service's settings plus the instruments the suite reads (the AWS call record).
+    "DJANGO_SETTINGS_MODULE": "devstack.settings",
     "DJANGO_SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "TABLE_PREFIX": "triggers-test",
     "STAGE": "Test",
@@ -324,7 +326,7 @@ def run_command(*args: str) -> str:
     """A management command run in-process, as call_command; returns its stdout."""
     from django.core.management import call_command  # Django is configured only by now
 
-    from observability.aws_calls import recording_as
+    from devstack.aws_calls import recording_as
 
     out = io.StringIO()
     with recording_as(f"command:{args[0]}"):
@@ -347,7 +349,7 @@ def store_pending_events(
     from events.items import pending_item
     from events.models import Event  # Django is configured only by now
     from events.services import EventDraft
-    from triggers.aws import aws_client
+    from triggers.core.aws import aws_client
 
     start = created or datetime.now(UTC)
     events = [

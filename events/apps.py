@@ -7,6 +7,8 @@ class EventsConfig(AppConfig):
     name = "events"
 
     def ready(self) -> None:
-        from triggers import deadline  # noqa: PLC0415 - apps must be ready
+        from events.models import Event, IdempotencyRecord  # noqa: PLC0415 - apps ready
+        from triggers.core.tables import register_table  # noqa: PLC0415
 
-        deadline.connect()
+        register_table(Event)
+        register_table(IdempotencyRecord)

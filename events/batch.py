@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from events.models import Event
-from triggers.deadline import remaining_seconds
+from triggers.core.deadline import remaining_seconds
 
 __all__ = ["MAX_BATCH_ITEMS", "put_events"]
 

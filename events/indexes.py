@@ -18,7 +18,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from observability import metrics
 from observability.logging import get_logger
-from triggers.exceptions import dynamodb_error_code
+from triggers.core.errors import dynamodb_error_code
 
 __all__ = ["is_index_unavailable", "read_with_fallback"]
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from events.models import DEFAULT_PRIORITY, STATUS_PENDING, Event, inbox_key
-from triggers.clock import format_timestamp, utcnow
-from triggers.ids import new_event_id
+from triggers.core.clock import format_timestamp, utcnow
+from triggers.core.ids import new_event_id
 
 if TYPE_CHECKING:
     from events.services import EventDraft

@@ -11,7 +11,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from triggers.aws import DynamoDBMeta, table_name
+from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = [
     "INBOX_FILTER_KEYS",

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from events.models import Event
-from triggers.clock import format_timestamp
+from triggers.core.clock import format_timestamp
 
 __all__ = ["ack_json", "batch_json", "created_json", "item_json"]
 

@@ -15,9 +15,9 @@ from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
 from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN
 from observability.logging import get_logger
-from triggers.clock import utcnow
-from triggers.exceptions import NotFoundError, ServiceUnavailableError, UnavailableCause
-from triggers.ids import event_id_time, is_event_id
+from triggers.core.clock import utcnow
+from triggers.core.errors import NotFoundError, ServiceUnavailableError, UnavailableCause
+from triggers.core.ids import event_id_time, is_event_id
 
 __all__ = ["event_get", "event_item"]
 

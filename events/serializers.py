@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from events.batch import MAX_BATCH_ITEMS
 from events.models import PRIORITIES
-from triggers.exceptions import TriggersError
-from triggers.serializers import (
+from triggers.core.errors import TriggersError
+from triggers.http.serializers import (
     JSONObjectTextField,
     JSONValueField,
     RawJSONField,

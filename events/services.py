@@ -27,9 +27,9 @@ from events.models import (
 from events.selectors import event_get
 from observability import metrics
 from observability.logging import get_logger
-from triggers.aws import dynamodb_connection
-from triggers.clock import utcnow
-from triggers.exceptions import (
+from triggers.core.aws import dynamodb_connection
+from triggers.core.clock import utcnow
+from triggers.core.errors import (
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
@@ -138,8 +138,6 @@ def event_ingest(
     transaction: a retry with the same body replays the first answer, a reuse with
     a different body is a ConflictError, and concurrent duplicates cannot both land.
     """
-    if settings.TEST_ONLY_INGEST_DELAY_MS:  # the load-test runner's injected slowdown
-        time.sleep(settings.TEST_ONLY_INGEST_DELAY_MS / 1000)
     payload = draft.payload
     if idempotency_key is None:
         pending = pending_item(tenant_id=tenant_id, draft=draft)

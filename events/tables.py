@@ -18,11 +18,7 @@ from botocore.exceptions import (
 )
 from pynamodb.models import Model
 
-from events.models import Event, IdempotencyRecord
-from triggers.auth.models import ApiKey
-
 __all__ = [
-    "ALL_MODELS",
     "IndexState",
     "TableCommandError",
     "TableState",
@@ -32,8 +28,6 @@ __all__ = [
     "table_state",
     "ttl_attribute_name",
 ]
-
-ALL_MODELS: tuple[type[Model], ...] = (Event, ApiKey, IdempotencyRecord)
 
 _CREDENTIAL_ERRORS = frozenset(
     {

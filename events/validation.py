@@ -23,8 +23,8 @@ from events.serializers import (
     EventInSerializer,
     batch_error,
 )
-from triggers.exceptions import ErrorCode
-from triggers.jsoncodec import JSONTextError, dumps_exact
+from triggers.core.errors import ErrorCode
+from triggers.core.jsoncodec import JSONTextError, dumps_exact
 
 __all__ = ["plainly_valid_event", "validate_batch_events", "validated_event"]
 

@@ -23,10 +23,10 @@ from events.serializers import (
     resolve_idempotency_key,
 )
 from events.validation import validate_batch_events, validated_event
-from triggers.api import ApiView, api_response
-from triggers.auth.authentication import tenant_of
-from triggers.exceptions import ValidationFailedError
-from triggers.schema import with_errors
+from triggers.core.errors import ValidationFailedError
+from triggers.core.identity import tenant_of
+from triggers.http.api import ApiView, api_response
+from triggers.http.schema import with_errors
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENT_REPLAYED_HEADER = "Idempotent-Replayed"

@@ -12,7 +12,7 @@ import re
 
 from django.core import signing
 
-from triggers.exceptions import ValidationFailedError
+from triggers.core.errors import ValidationFailedError
 
 __all__ = ["decode_cursor", "encode_cursor"]
 

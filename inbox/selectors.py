@@ -31,7 +31,7 @@ from inbox.cursor import decode_cursor, encode_cursor
 from observability import metrics
 from observability.constants import READ_INBOX
 from observability.logging import get_logger
-from triggers.clock import utcnow
+from triggers.core.clock import utcnow
 
 __all__ = ["InboxPage", "inbox_page"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from events.serializers import TEXT_FIELD_MAX_LENGTH, EventOutSerializer
-from triggers.serializers import StrictCharField, StrictSerializer
+from triggers.http.serializers import StrictCharField, StrictSerializer
 
 INBOX_DEFAULT_LIMIT = 50
 INBOX_MAX_LIMIT = 100

@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from events.rendering import item_json
 from inbox.selectors import inbox_page
 from inbox.serializers import InboxQuerySerializer, InboxResponseSerializer
-from triggers.api import ApiView, api_response
-from triggers.auth.authentication import tenant_of
-from triggers.schema import with_errors
+from triggers.core.identity import tenant_of
+from triggers.http.api import ApiView, api_response
+from triggers.http.schema import with_errors
 
 
 class InboxView(ApiView):

@@ -7,8 +7,7 @@ class ObservabilityConfig(AppConfig):
     name = "observability"
 
     def ready(self) -> None:
-        from observability import aws_calls, dynamodb, signals  # noqa: PLC0415 - apps ready
+        from observability import dynamodb, signals  # noqa: PLC0415 - apps ready
 
         dynamodb.connect()
         signals.connect()
-        aws_calls.connect()

@@ -26,7 +26,7 @@ ENDPOINT: Final = "Endpoint"
 METHOD: Final = "Method"
 ERROR_TYPE: Final = "ErrorType"
 LOOKUP_METHOD: Final = "LookupMethod"
-CAUSE: Final = "Cause"  # of a 503 (triggers.exceptions.UnavailableCause)
+CAUSE: Final = "Cause"  # of a 503 (triggers.core.errors.UnavailableCause)
 OPERATION: Final = "Operation"  # a budgeted read: READ_INBOX or READ_LOOKUP_SCAN
 INDEX: Final = "Index"  # a GSI a read could not use
 

@@ -26,7 +26,7 @@ from typing import Any
 from pynamodb.signals import pre_dynamodb_send
 
 from observability.logging import get_logger
-from triggers.aws import on_each_new_client
+from triggers.core.aws import on_each_new_client
 
 __all__ = ["RequestStats", "connect", "request_stats", "reset_request_stats"]
 

@@ -16,9 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from events.tables import ALL_MODELS
 from observability.logging import get_logger
-from triggers.exceptions import describe_error
+from triggers.core.errors import describe_error
+from triggers.core.tables import registered_tables
 
 logger = get_logger(__name__)
 
@@ -32,7 +32,7 @@ _PROBE_KEY = "~health-check"
 def _check_dynamodb() -> dict[str, Any]:
     started = time.monotonic()
     try:
-        for model in ALL_MODELS:
+        for model in registered_tables():
             model.count(_PROBE_KEY, limit=1)
     except Exception as exc:  # any failure means unhealthy; what failed is enough to act on
         error = describe_error(exc)

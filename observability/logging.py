@@ -20,7 +20,7 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
-from triggers.env import env_choice, env_str
+from triggers.core.env import env_choice, env_str
 
 __all__ = ["LogSettings", "build_logging_config", "configure_structlog", "get_logger"]
 

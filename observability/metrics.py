@@ -35,7 +35,7 @@ from django.conf import settings
 
 from observability import constants as m
 from observability.logging import get_logger
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 __all__ = [
     "BufferedPublisher",
@@ -415,7 +415,7 @@ def record_lookup(method: str) -> None:
 
 
 def record_unavailable(cause: str) -> None:
-    """A request answered 503, and why (triggers.exceptions.UnavailableCause)."""
+    """A request answered 503, and why (triggers.core.errors.UnavailableCause)."""
     get_publisher().count(m.SERVICE_UNAVAILABLE, {m.CAUSE: cause})
 
 

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponseBase
 from observability import dynamodb, metrics
 from observability.constants import WORKER_TIMEOUT_ERROR_TYPE
 from observability.logging import get_logger
-from observability.request_id import REQUEST_ID_HEADER, resolve_request_id
 from observability.routes import endpoint_of
+from triggers.core.request_id import REQUEST_ID_HEADER, resolve_request_id
 
 _META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 

@@ -1,4 +1,6 @@
-"""Fields django-structlog's request lines carry beyond its own."""
+"""What observability hears: the fields django-structlog's request lines carry beyond its
+own, and the errors the HTTP layer announces (`triggers.core.signals`), logged and
+counted here."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from typing import Any
 from django.http import HttpRequest
 from django_structlog import signals
 
-from observability import dynamodb
+from observability import dynamodb, metrics
+from observability.logging import get_logger
 from observability.middleware import duration_ms
 from observability.routes import endpoint_of
+from triggers.core import signals as core_signals
+
+logger = get_logger(__name__)
 
 
 def _common(request: HttpRequest, log_kwargs: dict[str, Any]) -> None:
@@ -36,7 +42,19 @@ def _on_finished(request: HttpRequest, log_kwargs: dict[str, Any], **_: Any) -> 
         log_kwargs["dynamodb_ms"] = round(stats.total_ms, 3)
 
 
+def _on_service_unavailable(cause: str, error: str | None, **_: Any) -> None:
+    logger.warning("service_unavailable", cause=cause, error=error)
+    metrics.record_unavailable(cause)
+
+
+def _on_request_crashed(exc: BaseException, **_: Any) -> None:
+    # The traceback goes to the log as fields; the client gets only the envelope.
+    logger.error("request_failed", status_code=500, exc_info=exc)
+
+
 def connect() -> None:
+    core_signals.service_unavailable.connect(_on_service_unavailable, weak=False)
+    core_signals.request_crashed.connect(_on_request_crashed, weak=False)
     signals.bind_extra_request_metadata.connect(_on_started, weak=False)
     signals.bind_extra_request_finished_metadata.connect(_on_finished, weak=False)
     signals.bind_extra_request_failed_metadata.connect(_on_finished, weak=False)

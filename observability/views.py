@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from observability.health import health_report, liveness_report
 from observability.serializers import HealthSerializer, LivenessSerializer
-from triggers.api import ApiView, api_response
+from triggers.http.api import ApiView, api_response
 
 
 class HealthView(ApiView):

@@ -184,6 +184,8 @@ def local_stack(
             **NEVER_RATE_LIMITED,
             **(service_env or {}),
         }
+        if any(name.startswith("DEVSTACK_") for name in service_env or {}):
+            env["DJANGO_SETTINGS_MODULE"] = "devstack.settings"  # the injected slowdown's
         manage(["create_tables", "--wait"], {**env, "LOG_LEVEL": "WARNING"}, capture=True)
         key_output = manage(
             ["create_api_key", "--tenant", f"loadtest-{os.getpid()}", "--name", "loadtest"],

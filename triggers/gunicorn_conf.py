@@ -4,7 +4,7 @@ same validated helpers as the Django settings: a bad value stops gunicorn at sta
 from __future__ import annotations
 
 from observability.logging import LogSettings, build_logging_config
-from triggers.env import env_int, env_str
+from triggers.core.env import env_int, env_str
 
 _port = env_int("PORT", 8000, minimum=1, maximum=65535)
 bind = env_str("GUNICORN_BIND", f"127.0.0.1:{_port}")

@@ -13,8 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from observability.logging import LogSettings, build_logging_config, configure_structlog
 from triggers import __version__
-from triggers.clock import TIMESTAMP_FORMAT
-from triggers.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from triggers.core.clock import TIMESTAMP_FORMAT
+from triggers.core.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,6 @@ APP_VERSION = env_str("APP_VERSION", __version__)
 STAGE = env_str("STAGE", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 TABLE_PREFIX = env_str("TABLE_PREFIX", "triggers")
-# Tests only: append every AWS call's IAM action to this file (observability/aws_calls.py).
-AWS_CALL_RECORD = env_str("AWS_CALL_RECORD", "")
 MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=350 * 1024)
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
@@ -82,12 +80,6 @@ EVENT_LOOKUP_RECENT_SECONDS = env_float("EVENT_LOOKUP_RECENT_SECONDS", 5.0)
 # A process that found a GSI missing or backfilling reads the slower way for this long,
 # then tries the index again (no DescribeTable on the request path).
 INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)
-# Test-only: sleep this long in every single-event ingest, so the load-test runner's own
-# test can show an injected slowdown caught (perf/tests/test_loadtest.py). Refused outside
-# STAGE=LoadTest, so no deployment can carry it.
-TEST_ONLY_INGEST_DELAY_MS = env_int("TEST_ONLY_INGEST_DELAY_MS", 0, minimum=0, maximum=5000)
-if TEST_ONLY_INGEST_DELAY_MS and STAGE != "LoadTest":
-    raise ImproperlyConfigured("TEST_ONLY_INGEST_DELAY_MS is only accepted with STAGE=LoadTest.")
 
 # --- Django ---------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -96,6 +88,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_structlog",
+    "triggers.core",
     "triggers.auth",
     "events",
     "inbox",
@@ -104,7 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "observability.middleware.RequestContextMiddleware",
-    "triggers.deadline.DynamoDBDeadlineMiddleware",
+    "triggers.core.deadline.DynamoDBDeadlineMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -139,11 +132,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["triggers.auth.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["triggers.ratelimit.throttle.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["triggers.content.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["triggers.content.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "triggers.content.JSONOnlyNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["triggers.http.content.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["triggers.http.content.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "triggers.http.content.JSONOnlyNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "triggers.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "triggers.http.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
     "DATETIME_FORMAT": TIMESTAMP_FORMAT,

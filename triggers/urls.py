@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from triggers.exceptions import ErrorCode, django_error_response
+from triggers.core.errors import ErrorCode
+from triggers.http.exceptions import django_error_response
 
 urlpatterns = [
     path("v1/", include("events.urls")),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -77,6 +78,9 @@ def deployed(
     log_file.parent.mkdir()
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(app)
+    # The bundle's own settings, plus devstack's AWS call recorder (for the IAM check):
+    # devstack is not in the bundle, so the test lays it beside it.
+    shutil.copytree(ROOT / "devstack", app / "devstack", ignore=shutil.ignore_patterns("tests"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run(
@@ -96,6 +100,7 @@ def deployed(
         "PORT": str(port),
         **aws_env(dynamodb_url=dynamodb_url, moto_url=moto_url),
         "AWS_CALL_RECORD": os.environ["AWS_CALL_RECORD"],  # for the IAM check
+        "DJANGO_SETTINGS_MODULE": "devstack.settings",
     }
     subprocess.run(
         [python, "manage.py", "create_tables", "--wait"], cwd=app, env=env, check=True,

@@ -28,7 +28,7 @@ from deploy.tests.ebconfig import (
 )
 from devstack.localstack import ROOT
 from events.batch import MAX_BATCH_ITEMS
-from triggers.exceptions import ErrorCode
+from triggers.core.errors import ErrorCode
 from triggers.serve import APPLICATION
 
 NGINX = ROOT / ".platform" / "nginx" / "conf.d"

@@ -12,18 +12,25 @@ import pytest
 
 from devstack.localstack import ROOT
 from devstack.testing import run_command
-from events.tables import ALL_MODELS, table_state
-from triggers.aws import aws_client
+from events.models import Event
+from events.tables import table_state
+from triggers.core.aws import aws_client
+from triggers.core.tables import registered_tables
 
 pytestmark = pytest.mark.integration
+
+
+def test_every_app_registers_its_tables() -> None:
+    names = {model.Meta.table_name for model in registered_tables()}
+    assert names == {f"triggers-test-{name}" for name in ("events", "api-keys", "idempotency")}
 
 
 def test_create_tables_is_idempotent(tables: str) -> None:
     output = run_command("create_tables")
     assert output.strip().splitlines()[-1] == (
-        f"create_tables: 0 created, {len(ALL_MODELS)} already existed"
+        f"create_tables: 0 created, {len(registered_tables())} already existed"
     )
-    for model in ALL_MODELS:
+    for model in registered_tables():
         state = table_state(aws_client("dynamodb"), model.Meta.table_name, region="us-east-1")
         assert state.status == "ACTIVE"
         assert state.missing_indexes(model) == []
@@ -59,7 +66,7 @@ def test_tables_have_the_declared_keys_indexes_and_ttl(tables: str) -> None:
 
 def test_create_tables_dry_run_creates_nothing(tables: str, settings: object) -> None:
     # GIVEN a model whose table does not exist
-    events_model = ALL_MODELS[0]
+    events_model = Event
     original = events_model.Meta.table_name
     events_model.Meta.table_name = "triggers-test-dry-run-events"
     try:
@@ -87,7 +94,7 @@ def test_creating_tables_logs_no_warning_for_the_tables_it_expects_to_miss(table
 
     # THEN the lookups that found nothing are not reported as problems
     assert result.stdout.strip().endswith(
-        f"create_tables: {len(ALL_MODELS)} created, 0 already existed"
+        f"create_tables: {len(registered_tables())} created, 0 already existed"
     )
     lines = [json.loads(line) for line in result.stderr.splitlines() + result.stdout.splitlines()
              if line.startswith("{")]  # fmt: skip

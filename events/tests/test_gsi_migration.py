@@ -32,7 +32,7 @@ from devstack.testing import (
     store_pending_events,
 )
 from events.tables import TableCommandError, table_state
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 pytestmark = pytest.mark.integration
 

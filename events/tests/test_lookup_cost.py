@@ -17,7 +17,7 @@ from devstack.testing import (
     store_pending_events,
     warm_client,
 )
-from triggers.ids import new_event_id
+from triggers.core.ids import new_event_id
 
 pytestmark = pytest.mark.integration
 

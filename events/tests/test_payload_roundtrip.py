@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.testing import ApiClient, Server, assert_error, make_client
-from triggers.jsoncodec import MAX_NESTING
+from triggers.core.jsoncodec import MAX_NESTING
 
 pytestmark = pytest.mark.integration
 

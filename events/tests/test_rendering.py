@@ -21,8 +21,8 @@ from events.serializers import (
     batch_result,
 )
 from events.validation import validate_batch_events
-from triggers.content import JSONRenderer
-from triggers.exceptions import ConflictError, ServiceUnavailableError
+from triggers.core.errors import ConflictError, ServiceUnavailableError
+from triggers.http.content import JSONRenderer
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from inbox.cursor import decode_cursor, encode_cursor
 from triggers.auth.services import TENANT_ID_PATTERN
-from triggers.clock import format_timestamp
-from triggers.exceptions import ValidationFailedError
+from triggers.core.clock import format_timestamp
+from triggers.core.errors import ValidationFailedError
 
 CREATED_KEY = "2026-11-26T18:44:51.123456Z#0b7c3f0e-8a3e-4c1f-9d2a-3b4c5d6e7f80"
 

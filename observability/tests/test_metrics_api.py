@@ -22,7 +22,7 @@ from devstack.testing import Server, make_client, running_server, server_env
 from observability import constants as m
 from observability.alarms import alarm_definitions
 from observability.dashboard import dashboard_body
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 pytestmark = pytest.mark.integration
 

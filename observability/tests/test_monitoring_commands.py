@@ -15,7 +15,7 @@ from observability.constants import namespace
 from observability.dashboard import dashboard_body
 from observability.spec import ENDPOINTS
 from observability.tests.cloudwatch_rules import alarm_problems, dashboard_problems
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 pytestmark = pytest.mark.integration
 

@@ -102,7 +102,7 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     with local_stack(
         tmp_path / "slow",
         stores=stores,
-        service_env={"TEST_ONLY_INGEST_DELAY_MS": "60"},
+        service_env={"DEVSTACK_INGEST_DELAY_MS": "60"},
     ) as slow:
         slowed = run(slow, "event_ingestion", tmp_path, profile)
 

@@ -14,7 +14,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from observability.logging import get_logger
-from triggers.auth.selectors import ApiKeyIdentity, api_key_identity
+from triggers.auth.selectors import api_key_identity
+from triggers.core.identity import ApiKeyIdentity
 
 logger = get_logger(__name__)
 
@@ -38,13 +39,6 @@ def presented_api_key(request: Any) -> str | None:
             return None
         key = credentials
     return key.strip()
-
-
-def tenant_of(request: Request) -> str:
-    """The authenticated caller's tenant (views behind IsAuthenticated only)."""
-    identity = request.user
-    assert isinstance(identity, ApiKeyIdentity)  # noqa: S101 - guaranteed by IsAuthenticated
-    return identity.tenant_id
 
 
 def _refuse(reason: str) -> AuthenticationFailed:

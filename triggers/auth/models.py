@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
-from triggers.aws import DynamoDBMeta, table_name
+from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = ["ApiKey"]
 

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
 from triggers.auth.models import ApiKey
+from triggers.core.identity import ApiKeyIdentity
 
-__all__ = ["ApiKeyIdentity", "api_key_hash", "api_key_identity"]
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyIdentity:
-    """Who is calling: DRF's `request.user` for an authenticated request."""
-
-    tenant_id: str
-    key_hash: str = ""
-    revoked: bool = False
-    rate_limit_per_second: float | None = None  # None: the settings' default
-    rate_limit_burst: int | None = None
-
-    @property
-    def is_authenticated(self) -> bool:
-        return not self.revoked
+__all__ = ["api_key_hash", "api_key_identity"]
 
 
 def api_key_hash(raw_key: str) -> str:

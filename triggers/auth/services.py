@@ -7,8 +7,8 @@ import secrets
 
 from triggers.auth.models import ApiKey
 from triggers.auth.selectors import api_key_hash
-from triggers.clock import utcnow
-from triggers.exceptions import NotFoundError, ValidationFailedError
+from triggers.core.clock import utcnow
+from triggers.core.errors import NotFoundError, ValidationFailedError
 
 __all__ = ["API_KEY_PREFIX", "TENANT_ID_PATTERN", "api_key_create", "api_key_revoke"]
 

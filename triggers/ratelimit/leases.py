@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from triggers.exceptions import dynamodb_error_code
+from triggers.core.errors import dynamodb_error_code
 from triggers.ratelimit.models import RateLimitWindow, window_key
 
 __all__ = ["lease"]

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from observability.logging import get_logger
-from triggers.exceptions import describe_error, unavailable_cause
+from triggers.core.errors import describe_error, unavailable_cause
 from triggers.ratelimit.bucket import TokenBucket
 
 __all__ = ["Decision", "Lease", "Limits", "RateLimiter"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from triggers.aws import DynamoDBMeta, table_name
+from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = ["RateLimitWindow", "window_key"]
 

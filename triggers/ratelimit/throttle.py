@@ -2,8 +2,8 @@
 
 DRF checks throttles after authentication and permissions, so only requests with a
 valid key are counted; a view may say what a request costs (`rate_limit_cost`, the
-batch endpoint's number of events). The decision is kept on the request, and
-`ApiView.finalize_response` writes it out as `X-RateLimit-*` headers on every answer.
+batch endpoint's number of events). The decision becomes `X-RateLimit-*` headers,
+which `ApiView.finalize_response` writes on every answer (`add_response_headers`).
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from observability import metrics
 from observability.logging import get_logger
-from triggers.auth.selectors import ApiKeyIdentity
+from triggers.core.identity import ApiKeyIdentity
+from triggers.http.headers import add_response_headers
 from triggers.ratelimit.leases import lease
-from triggers.ratelimit.limiter import Decision, Limits, RateLimiter
+from triggers.ratelimit.limiter import Limits, RateLimiter
 
-__all__ = ["ApiKeyRateThrottle", "add_rate_limit_headers", "limiter"]
+__all__ = ["ApiKeyRateThrottle", "limiter"]
 
 logger = get_logger(__name__)
 
-_DECISION_ATTRIBUTE = "rate_limit_decision"
 _limiter: RateLimiter | None = None
 
 
@@ -71,7 +70,14 @@ class ApiKeyRateThrottle(BaseThrottle):
         cost = cost_of(request) if cost_of is not None else 1
         limits = limits_of(identity)
         decision = limiter().check(identity.key_hash, limits, cost)
-        setattr(request, _DECISION_ATTRIBUTE, decision)
+        add_response_headers(
+            request,
+            {
+                "X-RateLimit-Limit": str(decision.limit),
+                "X-RateLimit-Remaining": str(decision.remaining),
+                "X-RateLimit-Reset": str(decision.reset_seconds),
+            },
+        )
         if not decision.allowed:
             self._retry_after = decision.retry_after_seconds
             logger.warning(
@@ -86,12 +92,3 @@ class ApiKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self._retry_after
-
-
-def add_rate_limit_headers(request: Request, response: Response) -> None:
-    decision: Decision | None = getattr(request, _DECISION_ATTRIBUTE, None)
-    if decision is None:
-        return
-    response["X-RateLimit-Limit"] = str(decision.limit)
-    response["X-RateLimit-Remaining"] = str(decision.remaining)
-    response["X-RateLimit-Reset"] = str(decision.reset_seconds)

@@ -8,14 +8,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.tables import (
-    ALL_MODELS,
     TableCommandError,
     declared_indexes,
     ensure_ttl,
     table_state,
     ttl_attribute_name,
 )
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
+from triggers.core.tables import registered_tables
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         client = aws_client("dynamodb")
         created = existing = 0
-        for model in ALL_MODELS:
+        for model in registered_tables():
             state = self._state(model, client)
             if state.exists:
                 existing += 1

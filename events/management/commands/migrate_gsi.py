@@ -21,7 +21,7 @@ from events.gsi import (
 )
 from events.models import INBOX_FILTER_KEYS, Event, EventIdIndex
 from events.tables import IndexState, TableCommandError, TableState, declared_index
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from observability.alarms import alarm_prefix
 from observability.management.stage import required_stage
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 _REASON = "Paging drill: manage.py drill_alarms (not a real incident)"
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from observability.alarms import alarm_definitions, alarm_prefix
 from observability.constants import namespace
 from observability.management.stage import required_stage
-from triggers.aws import aws_client
+from triggers.core.aws import aws_client
 
 
 class Command(BaseCommand):

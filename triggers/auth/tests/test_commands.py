@@ -9,7 +9,7 @@ from devstack.testing import run_command
 from triggers.auth.models import ApiKey
 from triggers.auth.selectors import api_key_hash, api_key_identity
 from triggers.auth.services import api_key_create
-from triggers.exceptions import ValidationFailedError
+from triggers.core.errors import ValidationFailedError
 
 pytestmark = pytest.mark.integration
 

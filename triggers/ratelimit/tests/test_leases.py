@@ -15,8 +15,8 @@ import pytest
 from pynamodb.exceptions import UpdateError
 
 from devstack.faultproxy import FaultProxy, Mode
-from triggers.aws import DynamoDBMeta
-from triggers.exceptions import unavailable_cause
+from triggers.core.aws import DynamoDBMeta
+from triggers.core.errors import unavailable_cause
 from triggers.ratelimit.leases import lease
 from triggers.ratelimit.limiter import Limits, RateLimiter
 from triggers.ratelimit.models import RateLimitWindow, window_key

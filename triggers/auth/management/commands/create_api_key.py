@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from triggers.auth.services import TENANT_ID_PATTERN, api_key_create
-from triggers.exceptions import ValidationFailedError
+from triggers.core.errors import ValidationFailedError
 
 
 class Command(BaseCommand):

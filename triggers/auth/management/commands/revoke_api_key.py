@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from triggers.auth.services import api_key_revoke
-from triggers.exceptions import NotFoundError
+from triggers.core.errors import NotFoundError
 
 
 class Command(BaseCommand):

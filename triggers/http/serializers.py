@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from triggers.jsoncodec import MAX_NESTING, JSONNestingError, JSONTextError, dumps_exact
+from triggers.core.jsoncodec import MAX_NESTING, JSONNestingError, JSONTextError, dumps_exact
 
 
 # Rejects top-level fields it does not declare, instead of silently dropping them.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from triggers.serializers import ErrorEnvelopeSerializer
+from triggers.http.serializers import ErrorEnvelopeSerializer
 
 _ERROR_STATUSES = {
     "read": (401, 404, 405, 429, 503),

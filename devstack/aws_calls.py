@@ -1,8 +1,8 @@
 """A record of every AWS call the process makes, for the IAM policy check.
 
-With AWS_CALL_RECORD=<file> (the test suite sets it; a deployment never does), each
-call appends one JSON line to the file: which role made it, the IAM action it needs and
-the resource it touches:
+Installed by devstack.settings (a deployment never runs it). With AWS_CALL_RECORD=<file>
+(the test suite sets it), each call appends one JSON line to the file: which role made
+it, the IAM action it needs and the resource it touches:
 
     {"role": "web", "stage": "Test", "action": "dynamodb:Query",
      "table": "triggers-test-events", "index": "inbox-index"}
@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from pynamodb.signals import pre_dynamodb_send
 
-from triggers.aws import on_each_new_client, setup_each_client
+from triggers.core.aws import on_each_new_client, setup_each_client
 
 _role: contextvars.ContextVar[str | None] = contextvars.ContextVar("aws_call_role", default=None)
 _lock = threading.Lock()
@@ -121,7 +121,7 @@ def instrument(events: Any) -> None:
 
 
 def connect() -> None:
-    """Called once from ObservabilityConfig.ready(): records nothing unless asked to."""
+    """Called once from DevstackConfig.ready(): records nothing unless asked to."""
     if settings.AWS_CALL_RECORD:
         pre_dynamodb_send.connect(on_each_new_client(instrument), weak=False)  # PynamoDB's
-        setup_each_client(instrument)  # triggers.aws.aws_client's
+        setup_each_client(instrument)  # triggers.core.aws.aws_client's

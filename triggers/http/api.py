@@ -9,8 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from observability.request_id import get_request_id
-from triggers.ratelimit.throttle import add_rate_limit_headers
+from triggers.core.request_id import get_request_id
+from triggers.http.headers import extra_response_headers
+
+__all__ = ["ApiView", "api_response"]
 
 
 def _has_body(request: Request) -> bool:
@@ -34,7 +36,8 @@ class ApiView(APIView):
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        add_rate_limit_headers(request, response)
+        for name, value in extra_response_headers(request).items():
+            response[name] = value
         return response
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from triggers.jsoncodec import JSONTextError, dumps_exact, loads_exact
+from triggers.core.jsoncodec import JSONTextError, dumps_exact, loads_exact
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ botocore hooks, installed on every client PynamoDB creates, hold it:
   vetoed, and the last error is raised at once.
 
 So a request facing a hung, unreachable, throttling or failing DynamoDB ends within
-the deadline, and `triggers.exceptions` answers it 503 with `Retry-After`. Outside
+the deadline, and `triggers.http.exceptions` answers it 503 with `Retry-After`. Outside
 a deadline (management commands, background threads) botocore behaves as configured.
 """
 
@@ -30,7 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from pynamodb.signals import pre_dynamodb_send
 
-from triggers.aws import on_each_new_client
+from triggers.core.aws import on_each_new_client
 
 __all__ = [
     "DeadlineExceeded",

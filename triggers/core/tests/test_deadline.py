@@ -15,9 +15,9 @@ from pynamodb.exceptions import GetError
 
 from devstack.faultproxy import FaultProxy, Mode
 from triggers.auth.models import ApiKey
-from triggers.aws import DynamoDBMeta
-from triggers.deadline import DeadlineExceeded, deadline_after, remaining_seconds
-from triggers.exceptions import unavailable_cause
+from triggers.core.aws import DynamoDBMeta
+from triggers.core.deadline import DeadlineExceeded, deadline_after, remaining_seconds
+from triggers.core.errors import unavailable_cause
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from triggers.env import env_bool, env_choice, env_int, env_str
+from triggers.core.env import env_bool, env_choice, env_int, env_str
 
 
 def test_missing_required_variable_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

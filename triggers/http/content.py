@@ -1,6 +1,6 @@
 """Content handling for every endpoint: JSON in, JSON out, whatever the Accept header says.
 
-Bodies go through `triggers.jsoncodec`, so numbers keep their exact text.
+Bodies go through `triggers.core.jsoncodec`, so numbers keep their exact text.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
-from triggers.exceptions import PayloadTooLargeError
-from triggers.jsoncodec import dumps_exact, loads_exact
+from triggers.core.errors import PayloadTooLargeError
+from triggers.core.jsoncodec import dumps_exact, loads_exact
 
 
 class JSONParser(BaseParser):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework.exceptions import ValidationError
 
-from triggers.content import JSONRenderer
-from triggers.exceptions import api_exception_handler
+from triggers.http.content import JSONRenderer
+from triggers.http.exceptions import api_exception_handler
 
 
 def test_errors_keyed_by_list_position_render_with_string_keys() -> None:
