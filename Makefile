@@ -9,7 +9,7 @@ JAR_STAMP := node_modules/.installed
 NGINX := $(VENV)/nginx/usr/sbin/nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak bundle
+.PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak bundle
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,16 +38,23 @@ install: $(STAMP) $(JAR_STAMP) $(NGINX) ## Install Python deps into .venv, Dynam
 run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(BIN)/python -m devstack.localstack run --port $(PORT)
 
-test: install ## Lint, type-check and run every test (starts its own DynamoDB Local and moto)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
-	$(BIN)/pytest
+# The suite runs on WORKERS pytest-xdist workers, each with its own DynamoDB Local, moto and
+# servers; then the tests that read what all of them did (the IAM check of the AWS calls).
+WORKERS ?= 2
+CALL_RECORD := $(CURDIR)/.data/aws-calls/make-test.jsonl
 
-check: install ## Lint, type-check and audit the dependencies (pip-audit; skipped with a note when offline)
+test: install lint ## Lint, type-check and run every test in parallel (starts its own DynamoDB Local and moto)
+	@mkdir -p $(dir $(CALL_RECORD)) && : > $(CALL_RECORD)
+	AWS_CALL_RECORD=$(CALL_RECORD) $(BIN)/pytest -n $(WORKERS) -m "not after_everything"
+	AWS_CALL_RECORD=$(CALL_RECORD) AWS_CALL_RECORD_COMPLETE=1 $(BIN)/pytest -m after_everything
+
+lint: install ## Lint, format check, type-check and the import layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SECRET_KEY=typecheck-only $(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+check: lint ## make lint, then audit the dependencies (pip-audit; skipped with a note when offline)
 	$(BIN)/python -m devstack.audit
 
 manage: install ## Run manage.py against the running `make run` stack: make manage ARGS="create_tables"

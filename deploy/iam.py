@@ -14,7 +14,7 @@ Two policies, two roles:
 - `operator`: an engineer's or CI's role for the management commands: the schema
   (`create_tables`, `migrate_gsi`), API keys, the dashboard and the alarms.
 
-The test suite records every AWS call its processes make (observability/aws_calls.py);
+The test suite records every AWS call its processes make (devstack/aws_calls.py);
 `check` compares that record with the policies, both ways: a call a policy does not
 allow, and an action a policy allows that nothing used, are both findings.
 """

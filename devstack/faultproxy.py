@@ -7,8 +7,10 @@ Every new connection is handled in the mode current when its request arrives:
 
 - PASS: bytes flow both ways unchanged;
 - DELAY: each request is held for `delay_seconds` before it is forwarded;
-- DELAY_UPDATES: each UpdateItem is held for `delay_seconds`, everything else passes
-  (a write that arrives after a concurrent one, to lose a race on purpose);
+- DELAY_UPDATES: each UpdateItem is held for `delay_seconds`, everything else passes;
+- HOLD_UPDATES: each UpdateItem is held until `release()` (`held` counts them),
+  everything else passes: a write that arrives after whatever the test does meanwhile,
+  to lose a race on purpose, deterministically;
 - DROP: the request is read and never answered (a hung or black-holed peer);
 - RESET: the connection is reset (RST) as soon as the request arrives;
 - UNPROCESSED: a BatchWriteItem is forwarded with only the first half of its items,
@@ -41,6 +43,7 @@ class Mode(enum.Enum):
     PASS = "pass"  # noqa: S105 - a proxy mode, not a password
     DELAY = "delay"
     DELAY_UPDATES = "delay_updates"
+    HOLD_UPDATES = "hold_updates"
     DROP = "drop"
     RESET = "reset"
     THROTTLE = "throttle"
@@ -76,15 +79,23 @@ class FaultProxy:
         self.delay_seconds = delay_seconds
         self.mode = Mode.PASS
         self.requests_seen = 0  # requests read so far, whatever was done with them
-        self.holding = threading.Event()  # set once a request is being held (DELAY*)
+        self.holding = threading.Event()  # set once a request is being held (DELAY*, HOLD*)
+        self.held = 0  # UpdateItems held so far (HOLD_UPDATES)
+        self._released = threading.Event()
+        self._count_lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._closed = threading.Event()
         threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
 
+    def release(self) -> None:
+        """Forward every request HOLD_UPDATES holds, and hold none from now on."""
+        self._released.set()
+
     def close(self) -> None:
         self._closed.set()
+        self._released.set()
         self._listener.close()
 
     def _accept(self) -> None:
@@ -104,7 +115,8 @@ class FaultProxy:
         request = _read_http_message(client)
         if request is None:
             return
-        self.requests_seen += 1
+        with self._count_lock:
+            self.requests_seen += 1
         mode = self.mode
         if mode is Mode.RESET:
             # SO_LINGER with a zero timeout turns close() into a TCP RST.
@@ -113,6 +125,11 @@ class FaultProxy:
         if mode is Mode.DROP:
             self._closed.wait()  # hold the connection open, answer nothing
             return
+        if mode is Mode.HOLD_UPDATES and _operation(request) == "UpdateItem":
+            with self._count_lock:
+                self.held += 1
+            self.holding.set()
+            self._released.wait()
         if mode is Mode.DELAY or (
             mode is Mode.DELAY_UPDATES and _operation(request) == "UpdateItem"
         ):

@@ -61,11 +61,34 @@ class Service:
             os.killpg(self.process.pid, signum)  # its own session: group id == its pid
 
 
+# Under pytest-xdist each worker takes ports from its own block, below the ephemeral range
+# (32768 and up), and never the same one twice: two workers asking the kernel for a free
+# port at once could be given the same one, and a server that failed to bind it would
+# leave the other's answering in its place.
+_PORT_BLOCK = 2000
+_FIRST_BLOCK_PORT = 12000
+_ports_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under xdist
+    if not worker.startswith("gw"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+    first = _FIRST_BLOCK_PORT + int(worker[2:]) * _PORT_BLOCK
+    for candidate in range(first, first + _PORT_BLOCK):
+        if candidate in _ports_handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue  # in use by something else
+        _ports_handed_out.add(candidate)
+        return candidate
+    raise RuntimeError(f"no free port left in {worker}'s block from {first}")
 
 
 def wait_until_serving(service: Service, *, path: str = "/", timeout: float = 60.0) -> None:

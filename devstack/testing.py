@@ -10,8 +10,9 @@ import io
 import json
 import os
 import re
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,21 +53,30 @@ TEST_ENV = {
     "HEALTH_CACHE_SECONDS": "0",
     "METRICS_BACKEND": "none",
     "LOG_LEVEL": "INFO",
-    # Every AWS call of every process the session starts (and of the commands it runs
-    # in-process), for the IAM policy check that runs last (deploy/tests). One file per
-    # session: two sessions at once must not mix (or truncate) each other's record.
-    "AWS_CALL_RECORD": str(DATA_DIR / "aws-calls" / f"session-{os.getpid()}.jsonl"),
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
+
+# Every AWS call of every process the session starts (and of the commands it runs
+# in-process), for the IAM policy check (deploy/tests). `make test` names one file for its
+# parallel run and reads it in a second run (AWS_CALL_RECORD_COMPLETE=1); otherwise each
+# session has its own, so two sessions at once never mix (or truncate) each other's.
+# xdist's workers inherit this process's environment, so they share the file.
+_OWN_RECORD = "AWS_CALL_RECORD" not in os.environ
+os.environ.setdefault(
+    "AWS_CALL_RECORD", str(DATA_DIR / "aws-calls" / f"session-{os.getpid()}.jsonl")
+)
 
 # Tests marked so run after every other test of the session (they read what it did).
 AFTER_EVERYTHING = "after_everything"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist starts its workers
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A fresh record for this session; the records of finished sessions are removed
     (the last one stays until the next session, to read when the IAM check fails)."""
+    if not _OWN_RECORD or is_xdist_worker(session.config):
+        return
     record = Path(os.environ["AWS_CALL_RECORD"])
     record.parent.mkdir(parents=True, exist_ok=True)
     for old in record.parent.glob("session-*.jsonl"):
@@ -89,10 +99,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker(AFTER_EVERYTHING) is not None)
 
 
+def is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 @pytest.fixture(scope="session")
-def whole_suite(request: pytest.FixtureRequest) -> bool:
-    """Whether this session runs every test (`make test`), not a selection of them."""
-    config = request.config
+def whole_suite_calls(request: pytest.FixtureRequest) -> Path | None:
+    """The AWS call record of a run of every other test, or None when this session's
+    record is not one: `make test` runs the suite in parallel, then the tests that read
+    the record (AWS_CALL_RECORD_COMPLETE=1); a plain `pytest` runs them last itself."""
+    record = Path(os.environ["AWS_CALL_RECORD"])
+    if os.environ.get("AWS_CALL_RECORD_COMPLETE") == "1":
+        return record
+    if is_xdist_worker(request.config) or not _whole_suite(request.config):
+        return None  # a worker cannot know that the others have finished
+    return record
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """Whether this session runs every test, not a selection of them."""
     selected = {Path(arg.split("::")[0]).resolve() for arg in config.args}
     every_path = {ROOT / path for path in config.getini("testpaths")}
     return (
@@ -223,6 +248,15 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def server_env(dynamodb_url: str, **overrides: str) -> dict[str, str]:
     return {**os.environ, **TEST_ENV, **aws_env(dynamodb_url=dynamodb_url), **overrides}
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> None:
+    """Wait until `condition()` holds (a test waits for conditions, never for time); fail
+    after `timeout` seconds, which is a hang detector, never a measurement."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what or condition}"
+        time.sleep(0.05)
 
 
 def assert_error(response: requests.Response, status: int, code: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The IAM policies against every AWS call the test suite made (runs after every other test).
 
-Each process the suite starts records its calls (observability/aws_calls.py): the servers
+Each process the suite starts records its calls (devstack/aws_calls.py): the servers
 as `web`, management commands as `command:<name>`. The web tier's policy must allow
 exactly what `web` did, the operator's exactly what the commands did: a call a policy
 refuses and an action nothing used are both failures.
@@ -9,7 +9,6 @@ refuses and an action nothing used are both failures.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,11 @@ from deploy import iam
 pytestmark = pytest.mark.after_everything
 
 
-def _calls() -> list[dict[str, Any]]:
-    text = Path(os.environ["AWS_CALL_RECORD"]).read_text()
-    return [json.loads(line) for line in text.splitlines()]
-
-
 @pytest.fixture(scope="module")
-def calls(whole_suite: bool) -> list[dict[str, Any]]:
-    if not whole_suite:
+def calls(whole_suite_calls: Path | None) -> list[dict[str, Any]]:
+    if whole_suite_calls is None:
         pytest.skip("reads what the whole suite did: run every test (make test)")
-    return _calls()
+    return [json.loads(line) for line in whole_suite_calls.read_text().splitlines()]
 
 
 def test_every_action_in_the_policies_is_a_real_iam_action() -> None:

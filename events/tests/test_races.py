@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from devstack.testing import (
     running_server,
     server_env,
     store_pending_events,
+    wait_for,
 )
 from events.models import Event
 
@@ -83,12 +83,22 @@ def test_acks_and_deletes_of_the_same_events_at_once(server: Server) -> None:
 
 @pytest.fixture
 def late_writer(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A second server whose DynamoDB UpdateItems arrive 1.5 s late (a loopback proxy
-    holds them; reads pass at once), to lose a race on purpose."""
-    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]), delay_seconds=1.5)
-    proxy.mode = Mode.DELAY_UPDATES
+    """A second server whose DynamoDB UpdateItems a loopback proxy holds until the test
+    releases them (reads pass at once), to lose a race on purpose."""
+    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]))
+    proxy.mode = Mode.HOLD_UPDATES
     # Rate limiting off: its lease is an UpdateItem too, and would be held the same way.
-    env = server_env(proxy.url, RATE_LIMIT_ENABLED="false")
+    # A minute for each DynamoDB call: however long the test takes to release a write, it
+    # is still waited for (not answered 503 when the machine is busy).
+    env = server_env(
+        proxy.url,
+        RATE_LIMIT_ENABLED="false",
+        DYNAMODB_DEADLINE_SECONDS="60",
+        DYNAMODB_READ_TIMEOUT_SECONDS="60",
+        # one worker with a thread for every request a test holds, and more
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="16",
+    )
     try:
         with running_server(tmp_path_factory.mktemp("late-writer"), env) as late:
             late.proxy = proxy  # type: ignore[attr-defined]
@@ -108,9 +118,10 @@ def test_an_ack_that_loses_the_race_answers_the_winners_acknowledgement(
     proxy: FaultProxy = late_writer.proxy  # type: ignore[attr-defined]
     with ThreadPoolExecutor(max_workers=1) as pool:
         losing = pool.submit(call, late, "POST", f"/v1/events/{event_id}/ack")
-        assert proxy.holding.wait(10), losing.result().text
-        # WHEN another ack lands first
+        wait_for(lambda: proxy.held == 1 or losing.done(), what="the losing ack held")
+        # WHEN another ack lands first, and only then the held one
         winning = call(client, "POST", f"/v1/events/{event_id}/ack")
+        proxy.release()
         lost = losing.result()
     # THEN the loser's update fails its condition, and it answers what the winner stored
     assert winning.status_code == 200, winning.text
@@ -182,41 +193,43 @@ def test_one_idempotency_key_raced_by_singles_and_batches_is_one_event(server: S
     assert list(stored_items(client.tenant_id)) == list(event_ids)
 
 
-def test_acks_racing_a_ttl_expiry(server: Server) -> None:
-    # GIVEN 10 events that expire about 4 s from now
+def test_acks_racing_a_ttl_expiry(server: Server, late_writer: Server) -> None:
+    # GIVEN 10 pending events, 3 of them acked before they expire, and one event that has
+    # expired but that TTL has not swept yet
     client = make_client(server)
+    ids = store_pending_events(client.tenant_id, 10)
     retention = timedelta(days=settings.EVENT_RETENTION_DAYS)
-    created = datetime.now(UTC) - retention + timedelta(seconds=4)
-    ids = store_pending_events(client.tenant_id, 10, created=created)
-    expiry = min(item["expires_at"].timestamp() for item in stored_items(client.tenant_id).values())
+    (expired,) = store_pending_events(
+        client.tenant_id, 1, created=datetime.now(UTC) - retention - timedelta(seconds=1)
+    )
+    before = [call(client, "POST", f"/v1/events/{event_id}/ack") for event_id in ids[:3]]
+    assert [answer.status_code for answer in before] == [200] * 3
 
-    # WHEN consumers keep acking them across the expiry, while DynamoDB's TTL (played
-    # here, as DynamoDB Local never expires anything) deletes each just after it
-    def play_ttl() -> None:
-        time.sleep(max(0.0, expiry - time.time()) + 0.2)
+    # WHEN 10 acks have found their events and their writes are held, DynamoDB's TTL
+    # (played here: DynamoDB Local never expires anything) deletes every event, and only
+    # then do the held writes arrive
+    late = ApiClient(base_url=late_writer.url, api_key=client.api_key, tenant_id=client.tenant_id)
+    proxy: FaultProxy = late_writer.proxy  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        held = [pool.submit(call, late, "POST", f"/v1/events/{event_id}/ack") for event_id in ids]
+        wait_for(
+            lambda: (
+                (proxy.held == 7 and all(answer.done() for answer in held[:3]))
+                or any(answer.done() for answer in held[3:])
+            ),  # (a failure: let it show below)
+            what="7 acks held, 3 answered",
+        )
         for item in Event.query(client.tenant_id, consistent_read=True):
             item.delete()
+        proxy.release()
+        answers = [answer.result() for answer in held]
 
-    answers: list[int] = []
-
-    def keep_acking(event_id: str) -> None:
-        deadline = expiry + 1.5
-        while time.time() < deadline:
-            answers.append(call(client, "POST", f"/v1/events/{event_id}/ack").status_code)
-            time.sleep(0.05)
-
-    ttl = threading.Thread(target=play_ttl)
-    ttl.start()
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(keep_acking, ids))
-    ttl.join()
-
-    # THEN each ack was a success or a 404, never an error; nothing was recreated by an
-    # ack after the delete; and no expired event is readable or in the inbox
-    assert set(answers) <= {200, 404}, set(answers)
-    assert 200 in answers  # the race really spanned the expiry
-    assert 404 in answers
+    # THEN the acks of acknowledged events still answer their acknowledgement, the held
+    # writes found nothing to update and recreated nothing (404), an expired event is
+    # not found either, and no expired event is readable or in the inbox
+    assert [answer.status_code for answer in answers] == [200] * 3 + [404] * 7
+    assert call(client, "POST", f"/v1/events/{expired}/ack").status_code == 404
     assert stored_items(client.tenant_id) == {}
-    for event_id in ids:
+    for event_id in [*ids, expired]:
         assert client.get(f"/v1/events/{event_id}").status_code == 404
     assert inbox_ids(client) == set()

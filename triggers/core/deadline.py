@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
@@ -48,7 +49,16 @@ _THROTTLING_SCALE_SECONDS = 1.0
 _OTHER_SCALE_SECONDS = 0.025
 _MAX_BACKOFF_SECONDS = 20.0
 
-_deadline: ContextVar[float | None] = ContextVar("dynamodb_deadline", default=None)
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    at: float
+    clock: Clock
+
+
+_deadline: ContextVar[_Deadline | None] = ContextVar("dynamodb_deadline", default=None)
 _throttling = ThrottlingErrorDetector(RetryEventAdapter())
 
 
@@ -59,11 +69,14 @@ class DeadlineExceeded(BotoCoreError):
 
 
 @contextmanager
-def deadline_after(seconds: float) -> Iterator[None]:
-    """DynamoDB calls inside finish within `seconds` (or an enclosing deadline, if sooner)."""
-    proposed = time.monotonic() + seconds
+def deadline_after(seconds: float, *, clock: Clock = time.monotonic) -> Iterator[None]:
+    """DynamoDB calls inside finish within `seconds` (or an enclosing deadline, if
+    sooner), as `clock` counts seconds (tests give a clock they move themselves)."""
+    proposed = clock() + seconds
     current = _deadline.get()
-    token = _deadline.set(proposed if current is None else min(current, proposed))
+    if current is not None and current.clock is clock:
+        proposed = min(current.at, proposed)
+    token = _deadline.set(_Deadline(at=proposed, clock=clock))
     try:
         yield
     finally:
@@ -73,7 +86,7 @@ def deadline_after(seconds: float) -> Iterator[None]:
 def remaining_seconds() -> float | None:
     """Seconds left before the current deadline; None outside any deadline."""
     deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
+    return None if deadline is None else deadline.at - deadline.clock()
 
 
 def _cap_attempt(request: Any, event_name: str, **_: Any) -> None:

@@ -35,8 +35,12 @@ from devstack.testing import ApiClient, Server, assert_error, running_server, se
 
 pytestmark = pytest.mark.integration
 
-# What a client may have to wait for a 503: the deadline (4 s) plus the service's own work.
-ANSWER_WITHIN_SECONDS = 5.0
+# How promptly a 503 comes is not timed here (a busy machine would fail such a test): the
+# server's read timeout is a minute, so a DynamoDB that never answers could only be
+# answered before the client gives up (30 s, ApiClient) by the request's 4 s deadline.
+# The deadline's arithmetic itself is tested deterministically in
+# triggers/core/tests/test_deadline.py.
+HUNG_ATTEMPT_SECONDS = "60"
 DATA_PLANE = {
     "GetItem",
     "PutItem",
@@ -94,6 +98,7 @@ def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             LOG_LEVEL="DEBUG",  # every DynamoDB call is logged with its operation
             METRICS_BACKEND="log",
             METRICS_FLUSH_INTERVAL_SECONDS="0.2",
+            DYNAMODB_READ_TIMEOUT_SECONDS=HUNG_ATTEMPT_SECONDS,
         )
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run(
@@ -115,16 +120,10 @@ def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             dynamodb.stop()
 
 
-def timed(call: Callable[[], requests.Response]) -> tuple[requests.Response, float]:
-    started = time.monotonic()
-    response = call()
-    return response, time.monotonic() - started
-
-
-def assert_prompt_503(response: requests.Response, elapsed: float) -> None:
+def assert_prompt_503(response: requests.Response) -> None:
+    """A 503 with Retry-After; prompt, since it came before the client's timeout."""
     assert_error(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["Retry-After"] == "1"
-    assert elapsed < ANSWER_WITHIN_SECONDS, f"answered after {elapsed:.2f}s"
 
 
 Requests = dict[str, Callable[[], requests.Response]]
@@ -152,20 +151,24 @@ def data_path_requests(stack: Stack) -> Requests:
 def assert_every_request_gets_a_prompt_503(requests_by_name: Requests) -> None:
     with ThreadPoolExecutor(max_workers=len(requests_by_name)) as pool:
         answers = dict(
-            zip(requests_by_name, pool.map(timed, requests_by_name.values()), strict=True)
+            zip(
+                requests_by_name,
+                pool.map(lambda call: call(), requests_by_name.values()),
+                strict=True,
+            )
         )
-    for name, (response, elapsed) in answers.items():
+    for name, response in answers.items():
         assert response.status_code == 503, f"{name}: {response.status_code} {response.text}"
-        assert_prompt_503(response, elapsed)
+        assert_prompt_503(response)
 
 
-def health(stack: Stack) -> tuple[requests.Response, float]:
-    return timed(lambda: requests.get(stack.server.url + "/v1/health", timeout=30))
+def health(stack: Stack) -> requests.Response:
+    return requests.get(stack.server.url + "/v1/health", timeout=30)
 
 
 def wait_until_healthy(stack: Stack, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while health(stack)[0].status_code != 200:
+    while health(stack).status_code != 200:
         assert time.monotonic() < deadline, "health did not recover"
         time.sleep(0.2)
 
@@ -197,10 +200,9 @@ def test_paused_dynamodb_is_a_prompt_503_and_health_recovers_without_restart(
         # THEN every kind of request is answered 503 with Retry-After, within the deadline
         assert_every_request_gets_a_prompt_503(pending)
         # AND deep health says so, promptly, while liveness stays up
-        response, elapsed = health(stack)
+        response = health(stack)
         assert response.status_code == 503
         assert response.json()["checks"]["dynamodb"]["error"] == "ReadTimeoutError"
-        assert elapsed < ANSWER_WITHIN_SECONDS
         live = requests.get(stack.server.url + "/v1/health/live", timeout=5)
         assert live.status_code == 200
     finally:
@@ -219,8 +221,7 @@ def test_a_503_write_retried_with_its_key_lands_exactly_once(stack: Stack) -> No
     headers = {"Idempotency-Key": f"retry-{time.time_ns()}"}
     os.kill(stack.dynamodb.process.pid, signal.SIGSTOP)
     try:
-        response, elapsed = timed(lambda: stack.api.post("/v1/events", json=body, headers=headers))
-        assert_prompt_503(response, elapsed)
+        assert_prompt_503(stack.api.post("/v1/events", json=body, headers=headers))
     finally:
         os.kill(stack.dynamodb.process.pid, signal.SIGCONT)
     wait_until_healthy(stack)
@@ -249,7 +250,7 @@ def test_killed_dynamodb_is_a_prompt_503_and_a_restart_recovers(stack: Stack) ->
     try:
         # THEN requests fail fast with 503, and health says unhealthy
         assert_every_request_gets_a_prompt_503(pending)
-        assert health(stack)[0].status_code == 503
+        assert health(stack).status_code == 503
     finally:
         # WHEN it is started again on the same port and data
         stack.restart_dynamodb()
@@ -277,7 +278,7 @@ def test_network_and_dynamodb_faults_are_prompt_503s(stack: Stack, mode: Mode, c
     stack.proxy.mode = mode
     try:
         assert_every_request_gets_a_prompt_503(pending)
-        assert health(stack)[0].status_code == 503
+        assert health(stack).status_code == 503
     finally:
         stack.proxy.mode = Mode.PASS
     wait_until_healthy(stack)
@@ -315,8 +316,7 @@ def test_transaction_conflicts_after_retries_are_a_503_and_store_nothing(stack: 
     stack.proxy.mode = Mode.CONFLICT
     try:
         # WHEN an idempotent write is made, THEN it gives up with a 503 in time
-        response, elapsed = timed(lambda: stack.api.post("/v1/events", json=body, headers=headers))
-        assert_prompt_503(response, elapsed)
+        assert_prompt_503(stack.api.post("/v1/events", json=body, headers=headers))
         # AND a write without a key (no transaction) still succeeds
         plain = stack.api.post("/v1/events", json={**body, "event_type": "plain"})
         assert plain.status_code == 201

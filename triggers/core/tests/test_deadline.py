@@ -6,7 +6,6 @@ these show the two mechanisms on their own.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,30 +44,63 @@ def test_an_attempt_that_cannot_fit_the_deadline_is_never_sent(proxy: FaultProxy
     # GIVEN a DynamoDB that would never answer, and a deadline shorter than a connect timeout
     model = through(proxy)
     proxy.mode = Mode.DROP
-    started = time.monotonic()
 
-    # WHEN a call is made, THEN it fails at once with DeadlineExceeded: a "deadline" 503
-    with deadline_after(1.04), pytest.raises(GetError) as raised:
+    # WHEN a call is made with 1.04 s left (1 s of it reserved for a connect: 0.04 s for
+    # the attempt, under the 0.05 s one needs), on a clock that stands still
+    with deadline_after(1.04, clock=frozen_clock), pytest.raises(GetError) as raised:
         model.get("nobody")
+
+    # THEN it fails with DeadlineExceeded: a "deadline" 503
     assert isinstance(raised.value.cause, DeadlineExceeded)
     assert unavailable_cause(raised.value) == "deadline"
-    assert time.monotonic() - started < 0.5
+    # AND nothing was sent
+    assert proxy.requests_seen == 0
 
 
 def test_a_hung_attempt_is_cut_to_what_the_deadline_leaves(proxy: FaultProxy) -> None:
     # GIVEN a DynamoDB that answers after 5 s (longer than the 2 s read timeout)
     model = through(proxy)
     proxy.mode = Mode.DELAY
-    started = time.monotonic()
+    clock = ManualClock()
+    read_timeouts = read_timeouts_sent(model, clock)
 
-    # WHEN a call is made with 1.6 s left (1 s of it reserved for a connect)
-    with deadline_after(1.6), pytest.raises(GetError) as raised:
+    # WHEN a call is made with 1.6 s left (1 s of it reserved for a connect), on a clock
+    # that moves by each attempt's whole read timeout (as a hung DynamoDB makes it)
+    with deadline_after(1.6, clock=clock), pytest.raises(GetError) as raised:
         model.get("nobody")
 
-    # THEN its read timed out after about 0.6 s, and no retry was tried past the deadline
-    elapsed = time.monotonic() - started
+    # THEN its one attempt was given the 0.6 s left instead of the 2 s read timeout, and
+    # timed out; no retry was sent (a back-off and a connect cannot fit in 0.6 s)
     assert unavailable_cause(raised.value) == "timeout"
-    assert 0.5 < elapsed < 1.6
+    assert read_timeouts == [pytest.approx(0.6)]
+    assert proxy.requests_seen == 1
+
+
+def frozen_clock() -> float:
+    return 1000.0
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def read_timeouts_sent(model: Any, clock: ManualClock) -> list[float]:
+    """The read timeout each attempt of `model`'s client is sent with (botocore's own
+    per-request setting, read after the deadline hook has set it); each attempt moves
+    `clock` on by that much, as an attempt that times out takes it."""
+    seen: list[float] = []
+    client = model._get_connection().connection.client
+
+    def record(request: Any, **_: Any) -> None:
+        seen.append(request.context["read_timeout"])
+        clock.now += request.context["read_timeout"]
+
+    client.meta.events.register_last("before-send.dynamodb", record)
+    return seen
 
 
 def test_deadlines_nest_to_the_sooner_one() -> None:

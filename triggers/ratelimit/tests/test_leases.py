@@ -62,12 +62,26 @@ def through(proxy: FaultProxy, *, table: str = RateLimitWindow.Meta.table_name) 
     return RateLimitWindowThroughProxy
 
 
-def limiter_on(model: Any) -> RateLimiter:
+class ManualClock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter_on(model: Any, clock: ManualClock | None = None) -> RateLimiter:
+    # A window's first second by default: nothing in a test crosses into the next one.
+    clock = clock or ManualClock(float(int(time.time() // 10) * 10 + 0.5))
     return RateLimiter(
         lease=functools.partial(lease, model=model),
         window_seconds=10,
         leases_per_window=20,
         max_keys=10,
+        clock=clock,
+        monotonic=clock,
     )
 
 
@@ -76,7 +90,8 @@ def test_an_unreachable_counter_is_a_503_then_each_worker_its_own_bucket(
 ) -> None:
     # GIVEN the counter's table behind a proxy that resets every connection
     model = through(proxy)
-    limiter = limiter_on(model)
+    clock = ManualClock(float(int(time.time() // 10) * 10 + 0.5))
+    limiter = limiter_on(model, clock)
     limits, key = Limits(rate=0.01, burst=3), uuid.uuid4().hex
     proxy.mode = Mode.RESET
 
@@ -91,10 +106,8 @@ def test_an_unreachable_counter_is_a_503_then_each_worker_its_own_bucket(
 
     # AND once the counter answers again, leases are taken from it once more
     proxy.mode = Mode.PASS
-    time.sleep(1.1)  # the fail-open period
-    if time.time() % 10 > 9:
-        time.sleep(1)  # not at the very end of a window: the lease below is in `window`
-    window = int(time.time() // 10) * 10
+    clock.now += 1.1  # past the fail-open period, still in the same window
+    window = int(clock.now // 10) * 10
     assert limiter.check(key, Limits(rate=0.01, burst=2)).allowed  # new limits: a new bucket
     assert RateLimitWindow.get(window_key(key, window), consistent_read=True).granted == 1
 
