@@ -39,14 +39,15 @@ run: install ## Run the service on the local stack at http://127.0.0.1:8000 (POR
 	$(BIN)/python -m devstack.localstack run --port $(PORT)
 
 # The suite runs on WORKERS pytest-xdist workers, each with its own DynamoDB Local, moto and
-# servers; then the tests that read what all of them did (the IAM check of the AWS calls).
+# servers; then, with nothing beside them, the tests that measure speed (`alone`) and the
+# ones that read what all the others did (the IAM check of the AWS calls).
 WORKERS ?= 2
 CALL_RECORD := $(CURDIR)/.data/aws-calls/make-test.jsonl
 
-test: install lint ## Lint, type-check and run every test in parallel (starts its own DynamoDB Local and moto)
+test: install lint ## Lint, type-check and run every test, in parallel (starts its own DynamoDB Local and moto)
 	@mkdir -p $(dir $(CALL_RECORD)) && : > $(CALL_RECORD)
-	AWS_CALL_RECORD=$(CALL_RECORD) $(BIN)/pytest -n $(WORKERS) -m "not after_everything"
-	AWS_CALL_RECORD=$(CALL_RECORD) AWS_CALL_RECORD_COMPLETE=1 $(BIN)/pytest -m after_everything
+	AWS_CALL_RECORD=$(CALL_RECORD) $(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not alone and not after_everything"
+	AWS_CALL_RECORD=$(CALL_RECORD) AWS_CALL_RECORD_COMPLETE=1 $(BIN)/pytest -m "alone or after_everything"
 
 lint: install ## Lint, format check, type-check and the import layers (import-linter)
 	$(BIN)/ruff check .

@@ -61,24 +61,30 @@ class Service:
             os.killpg(self.process.pid, signum)  # its own session: group id == its pid
 
 
-# Under pytest-xdist each worker takes ports from its own block, below the ephemeral range
-# (32768 and up), and never the same one twice: two workers asking the kernel for a free
-# port at once could be given the same one, and a server that failed to bind it would
-# leave the other's answering in its place.
-_PORT_BLOCK = 2000
+# Under pytest-xdist each worker takes ports from its own block (`use_port_block`), below
+# the ephemeral range (32768 and up), and never the same one twice: two workers asking
+# the kernel for a free port at once could be given the same one, and a server that
+# failed to bind it would leave the other's answering in its place.
+_PORT_BLOCK_SIZE = 2000
 _FIRST_BLOCK_PORT = 12000
+_port_block: range | None = None
 _ports_handed_out: set[int] = set()
 
 
+def use_port_block(index: int) -> None:
+    """From now on, `free_port` hands out ports of block `index` only (one per process)."""
+    global _port_block  # noqa: PLW0603 - one block per process, chosen at start-up
+    first = _FIRST_BLOCK_PORT + index * _PORT_BLOCK_SIZE
+    _port_block = range(first, first + _PORT_BLOCK_SIZE)
+
+
 def free_port() -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under xdist
-    if not worker.startswith("gw"):
+    if _port_block is None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
             port: int = sock.getsockname()[1]
             return port
-    first = _FIRST_BLOCK_PORT + int(worker[2:]) * _PORT_BLOCK
-    for candidate in range(first, first + _PORT_BLOCK):
+    for candidate in _port_block:
         if candidate in _ports_handed_out:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -88,7 +94,7 @@ def free_port() -> int:
                 continue  # in use by something else
         _ports_handed_out.add(candidate)
         return candidate
-    raise RuntimeError(f"no free port left in {worker}'s block from {first}")
+    raise RuntimeError(f"no free port left in {_port_block}")
 
 
 def wait_until_serving(service: Service, *, path: str = "/", timeout: float = 60.0) -> None:

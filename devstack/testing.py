@@ -33,6 +33,7 @@ from devstack.localstack import (
     start_dynamodb_local,
     start_gunicorn,
     start_moto,
+    use_port_block,
 )
 
 _ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -93,6 +94,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         pass
     return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if is_xdist_worker(config):  # "gw0", "gw1", ...: each worker its own block of ports
+        use_port_block(int(config.workerinput["workerid"].removeprefix("gw")))  # type: ignore[attr-defined]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -380,9 +386,9 @@ def store_pending_events(
     """`count` pending events written straight to the events table (or `table`) as the
     service writes them, by BatchWriteItem from 4 threads: fast bulk data for tests.
     Returns their ids, oldest first."""
+    from events.fields import EventDraft
     from events.items import pending_item
     from events.models import Event  # Django is configured only by now
-    from events.services import EventDraft
     from triggers.core.aws import aws_client
 
     start = created or datetime.now(UTC)

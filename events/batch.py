@@ -12,6 +12,7 @@ import random
 import time
 from typing import Any
 
+from events.fields import event_connection
 from events.models import Event
 from triggers.core.deadline import remaining_seconds
 
@@ -38,7 +39,7 @@ def put_events(items: list[RawItem]) -> set[tuple[str, str]]:
                 break  # no time for another try: report them unwritten
             time.sleep(backoff)
         # PynamoDB's BatchWrite resends without back-off, so the table connection is used.
-        response = Event._get_connection().batch_write_item(put_items=pending)
+        response = event_connection().batch_write_item(put_items=pending)
         unprocessed = response.get("UnprocessedItems", {}).get(Event.Meta.table_name, [])
         pending = [request["PutRequest"]["Item"] for request in unprocessed]
     return {(item["tenant_id"]["S"], item["created_key"]["S"]) for item in pending}

@@ -15,7 +15,6 @@ from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = [
     "INBOX_FILTER_KEYS",
-    "READ_ATTRIBUTES",
     "Event",
     "EventIdIndex",
     "EventMetadata",
@@ -125,23 +124,6 @@ class IdempotencyRecord(Model):
     source = UnicodeAttribute()
     event_type = UnicodeAttribute()
     expires_at = TTLAttribute()
-
-
-# What reads fetch of an event (DynamoDB's ProjectionExpression): what responses show,
-# and its keys. The sparse inbox keys and `expires_at` (filtered on server side) are left
-# behind: fewer attributes are less for botocore to parse.
-READ_ATTRIBUTES: tuple[str, ...] = (
-    "tenant_id",
-    "created_key",
-    "event_id",
-    "created_at",
-    "source",
-    "event_type",
-    "payload",
-    "metadata",
-    "status",
-    "acknowledged_at",
-)
 
 
 def inbox_key(tenant_id: str, value: str) -> str:

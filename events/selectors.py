@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
+from events.fields import READ_ATTRIBUTES
 from events.indexes import read_with_fallback
-from events.models import READ_ATTRIBUTES, Event, EventIdIndex
+from events.models import Event, EventIdIndex
 from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
 from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN

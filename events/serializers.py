@@ -1,4 +1,8 @@
-"""Input and output shapes of the events endpoints."""
+"""Input and output shapes of the events endpoints.
+
+An event's own shapes (what a producer sends, what a consumer reads) are derived from
+the one table of its fields (events/fields.py), so adding a field changes no serializer.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from events.batch import MAX_BATCH_ITEMS
-from events.models import PRIORITIES
+from events.fields import FIELDS, METADATA_FIELDS, SENT_FIELDS, TEXT_FIELD_MAX_LENGTH, TextRule
 from triggers.core.errors import TriggersError
 from triggers.http.serializers import (
     JSONObjectTextField,
@@ -18,42 +22,58 @@ from triggers.http.serializers import (
     StrictSerializer,
 )
 
-TEXT_FIELD_MAX_LENGTH = 100  # source, event_type: after trimming
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
-CORRELATION_ID_MAX_LENGTH = 255
+__all__ = ["TEXT_FIELD_MAX_LENGTH"]  # and the serializers below
 
-_idempotency_key_format = RegexValidator(
-    r"^[\x21-\x7e]+$", "Use printable ASCII characters without spaces."
-)
+Serializer = type[serializers.Serializer[Any]]
 
 
-def _idempotency_key_field(*, required: bool) -> StrictCharField:
-    return StrictCharField(
-        required=required,
-        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
-        validators=[_idempotency_key_format],
-    )
+def _derived(name: str, base: type[Any], fields: dict[str, Any], doc: str) -> Serializer:
+    """A serializer class made from a table's rows (named, documented, in this module)."""
+    attributes = {**fields, "__doc__": doc, "__module__": __name__, "__qualname__": name}
+    serializer: Serializer = type(name, (base,), attributes)
+    return serializer
+
+
+def _input_text(rule: TextRule, *, required: bool) -> serializers.Field[Any, Any, Any, Any]:
+    if rule.choices:
+        return serializers.ChoiceField(choices=rule.choices, required=required)
+    validators = [RegexValidator(f"^{rule.pattern}$", rule.pattern_message)] if rule.pattern else []
+    return StrictCharField(required=required, max_length=rule.max_length, validators=validators)
+
+
+def _metadata_rule(name: str) -> TextRule:
+    (rule,) = [field.rule for field in METADATA_FIELDS if field.name == name]
+    return rule
 
 
 class IdempotencyKeyHeaderSerializer(serializers.Serializer[Any]):
     """The `Idempotency-Key` header, validated like the body's `metadata.idempotency_key`."""
 
-    idempotency_key = _idempotency_key_field(required=True)
+    idempotency_key = _input_text(_metadata_rule("idempotency_key"), required=True)
 
 
-class EventMetadataInSerializer(StrictSerializer):
-    correlation_id = StrictCharField(required=False, max_length=CORRELATION_ID_MAX_LENGTH)
-    priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    idempotency_key = _idempotency_key_field(required=False)
+EventMetadataInSerializer = _derived(
+    "EventMetadataInSerializer",
+    StrictSerializer,
+    {field.name: _input_text(field.rule, required=False) for field in METADATA_FIELDS},
+    "",
+)
 
 
-class EventInSerializer(StrictSerializer):
-    """Body of POST /v1/events. Text fields are trimmed, then must be 1-100 characters."""
+def _input_field(field: Any) -> serializers.Field[Any, Any, Any, Any]:
+    if field.sent == "metadata":
+        return EventMetadataInSerializer(required=False)
+    if field.sent == "json_object":
+        return JSONObjectTextField()
+    return _input_text(field.rule, required=True)
 
-    source = StrictCharField(max_length=TEXT_FIELD_MAX_LENGTH)  # type: ignore[assignment]  # DRF Field.source
-    event_type = StrictCharField(max_length=TEXT_FIELD_MAX_LENGTH)
-    payload = JSONObjectTextField()
-    metadata = EventMetadataInSerializer(required=False)
+
+EventInSerializer = _derived(
+    "EventInSerializer",
+    StrictSerializer,
+    {field.name: _input_field(field) for field in SENT_FIELDS},
+    "Body of POST /v1/events. Text fields are trimmed, then must be 1-100 characters.",
+)
 
 
 def resolve_idempotency_key(*, header: str | None, metadata: dict[str, Any]) -> str | None:
@@ -70,14 +90,27 @@ def resolve_idempotency_key(*, header: str | None, metadata: dict[str, Any]) -> 
     return header
 
 
-class EventMetadataOutSerializer(serializers.Serializer[Any]):
-    correlation_id = serializers.CharField(allow_null=True)
-    priority = serializers.CharField()
-    idempotency_key = serializers.CharField(allow_null=True)
+EventMetadataOutSerializer = _derived(
+    "EventMetadataOutSerializer",
+    serializers.Serializer,
+    {
+        field.name: serializers.CharField(allow_null=field.default is None)
+        for field in METADATA_FIELDS
+    },
+    "",
+)
 
 
-# The response shapes (and the OpenAPI schema). events/rendering.py renders the same
-# JSON faster on the hot paths; a test holds the two to the same bytes.
+def _output_field(field: Any) -> serializers.Field[Any, Any, Any, Any]:
+    if field.stored == "metadata":
+        return EventMetadataOutSerializer()
+    if field.stored == "json":
+        return RawJSONField()
+    if field.stored == "time":
+        return serializers.DateTimeField(allow_null=field.nullable)
+    return serializers.CharField(allow_null=field.nullable)
+
+
 class EventCreatedOutSerializer(serializers.Serializer[Any]):
     event_id = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -86,15 +119,12 @@ class EventCreatedOutSerializer(serializers.Serializer[Any]):
     event_type = serializers.CharField()
 
 
-class EventOutSerializer(serializers.Serializer[Any]):
-    event_id = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    source = serializers.CharField()  # type: ignore[assignment]  # DRF Field.source
-    event_type = serializers.CharField()
-    payload = RawJSONField()
-    metadata = EventMetadataOutSerializer()
-    status = serializers.CharField()
-    acknowledged_at = serializers.DateTimeField(allow_null=True)
+EventOutSerializer = _derived(
+    "EventOutSerializer",
+    serializers.Serializer,
+    {field.name: _output_field(field) for field in FIELDS if field.shown},
+    "",
+)
 
 
 class EventAckOutSerializer(serializers.Serializer[Any]):
@@ -112,8 +142,9 @@ class EventCreatedResponseSerializer(EventCreatedOutSerializer, _RequestIdMixin)
     pass
 
 
-class EventResponseSerializer(EventOutSerializer, _RequestIdMixin):
-    pass
+EventResponseSerializer = _derived(
+    "EventResponseSerializer", EventOutSerializer, {"request_id": serializers.CharField()}, ""
+)
 
 
 class EventAckResponseSerializer(EventAckOutSerializer, _RequestIdMixin):

@@ -6,7 +6,7 @@ import hashlib
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,9 @@ from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteErr
 from pynamodb.transactions import TransactWrite
 
 from events.batch import put_events
+from events.fields import EventDraft
 from events.items import PendingItem, pending_event, pending_item, put_pending_item
 from events.models import (
-    DEFAULT_PRIORITY,
     STATUS_ACKNOWLEDGED,
     STATUS_PENDING,
     Event,
@@ -42,7 +42,6 @@ from triggers.core.errors import (
 __all__ = [
     "BatchItem",
     "BatchResult",
-    "EventDraft",
     "IngestedEvent",
     "event_acknowledge",
     "event_delete",
@@ -69,29 +68,11 @@ class IngestedEvent:
     replayed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class EventDraft:
-    """What a producer sends for one event, validated (`payload` as compact JSON text)."""
-
-    source: str
-    event_type: str
-    payload: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
 def _request_hash(draft: EventDraft) -> str:
-    """Fingerprint of a request body: metadata with its defaults applied (no `priority` is
-    `"normal"`), ignoring where the idempotency key was given."""
-    canonical = {
-        "source": draft.source,
-        "event_type": draft.event_type,
-        "payload": draft.payload,
-        "metadata": {
-            "correlation_id": draft.metadata.get("correlation_id"),
-            "priority": draft.metadata.get("priority", DEFAULT_PRIORITY),
-        },
-    }
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """Fingerprint of a request body (EventDraft.fingerprint)."""
+    return hashlib.sha256(
+        orjson.dumps(draft.fingerprint(), option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def _recorded(ingested: IngestedEvent, payload: str) -> IngestedEvent:

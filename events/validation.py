@@ -1,6 +1,7 @@
 """An event body validated without building DRF serializers on the hot path.
 
-EventInSerializer stays the definition of a valid event (and its OpenAPI schema).
+Both this validator and EventInSerializer (the errors' wording, the OpenAPI schema) are
+derived from the one table of an event's fields (events/fields.py).
 `validated_event` returns exactly what the serializer's `validated_data` would be for a
 body that is plainly valid, and hands anything else to the serializer, so every error
 a client sees is the serializer's own. Building a serializer deep-copies its fields,
@@ -15,54 +16,58 @@ from typing import Any
 
 from django.conf import settings
 
-from events.models import PRIORITIES
-from events.serializers import (
-    CORRELATION_ID_MAX_LENGTH,
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    TEXT_FIELD_MAX_LENGTH,
-    EventInSerializer,
-    batch_error,
-)
+from events.fields import METADATA_FIELDS, SENT_FIELDS, TextRule
+from events.serializers import EventInSerializer, batch_error
 from triggers.core.errors import ErrorCode
 from triggers.core.jsoncodec import JSONTextError, dumps_exact
 
 __all__ = ["plainly_valid_event", "validate_batch_events", "validated_event"]
 
-_EVENT_FIELDS = frozenset({"source", "event_type", "payload", "metadata"})
-_METADATA_FIELDS = frozenset({"correlation_id", "priority", "idempotency_key"})
+_EVENT_FIELDS = frozenset(field.name for field in SENT_FIELDS)
+_METADATA_FIELDS = frozenset(field.name for field in METADATA_FIELDS)
 # DRF's CharField refuses NUL characters and lone UTF-16 surrogates.
 _REFUSED_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]+")
+_PATTERNS = {
+    rule.pattern: re.compile(rule.pattern)
+    for rule in [*(field.rule for field in SENT_FIELDS), *(m.rule for m in METADATA_FIELDS)]
+    if rule is not None and rule.pattern is not None
+}
 
 
-def _text(value: Any, max_length: int) -> str | None:
-    """DRF's CharField (trimmed, not blank, at most max_length), or None."""
+def _text(value: Any, rule: TextRule) -> str | None:
+    """The value as the serializer's field would take it under `rule`, or None."""
+    if rule.choices:
+        return value if isinstance(value, str) and value in rule.choices else None
     if not isinstance(value, str) or _REFUSED_CHARACTERS.search(value):
         return None
     trimmed = value.strip()
-    return trimmed if 0 < len(trimmed) <= max_length else None
+    if not 0 < len(trimmed) <= rule.max_length:
+        return None
+    if rule.pattern is not None and not _PATTERNS[rule.pattern].fullmatch(trimmed):
+        return None
+    return trimmed
 
 
 def _metadata(data: Any) -> dict[str, str] | None:
     if not isinstance(data, dict) or not data.keys() <= _METADATA_FIELDS:
         return None
     metadata: dict[str, str] = {}
-    if "correlation_id" in data:
-        correlation_id = _text(data["correlation_id"], CORRELATION_ID_MAX_LENGTH)
-        if correlation_id is None:
-            return None
-        metadata["correlation_id"] = correlation_id
-    if "priority" in data:
-        priority = data["priority"]
-        if not isinstance(priority, str) or priority not in PRIORITIES:
-            return None
-        metadata["priority"] = priority
-    if "idempotency_key" in data:
-        key = _text(data["idempotency_key"], IDEMPOTENCY_KEY_MAX_LENGTH)
-        if key is None or not _IDEMPOTENCY_KEY.fullmatch(key):
-            return None
-        metadata["idempotency_key"] = key
+    for field in METADATA_FIELDS:
+        if field.name in data:
+            value = _text(data[field.name], field.rule)
+            if value is None:
+                return None
+            metadata[field.name] = value
     return metadata
+
+
+def _payload(value: Any) -> str | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    try:
+        return dumps_exact(value).decode("utf-8")
+    except JSONTextError:
+        return None
 
 
 def plainly_valid_event(data: Any) -> dict[str, Any] | None:
@@ -70,25 +75,20 @@ def plainly_valid_event(data: Any) -> dict[str, Any] | None:
     valid (the serializer then decides, and words the errors)."""
     if not isinstance(data, dict) or not data.keys() <= _EVENT_FIELDS:
         return None
-    source = _text(data.get("source"), TEXT_FIELD_MAX_LENGTH)
-    event_type = _text(data.get("event_type"), TEXT_FIELD_MAX_LENGTH)
-    payload = data.get("payload")
-    if source is None or event_type is None or not isinstance(payload, dict) or not payload:
-        return None
-    try:
-        payload_text = dumps_exact(payload).decode("utf-8")
-    except JSONTextError:
-        return None
-    validated: dict[str, Any] = {
-        "source": source,
-        "event_type": event_type,
-        "payload": payload_text,
-    }
-    if "metadata" in data:
-        metadata = _metadata(data["metadata"])
-        if metadata is None:
+    validated: dict[str, Any] = {}
+    for field in SENT_FIELDS:
+        if field.sent == "metadata":
+            if field.name not in data:
+                continue  # optional
+            value: Any = _metadata(data[field.name])
+        elif field.sent == "json_object":
+            value = _payload(data.get(field.name))
+        else:
+            assert field.rule is not None  # noqa: S101 - every sent text field has a rule
+            value = _text(data.get(field.name), field.rule)
+        if value is None:
             return None
-        validated["metadata"] = metadata
+        validated[field.name] = value
     return validated
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from events import selectors, services
 from events.batch import MAX_BATCH_ITEMS
+from events.fields import EventDraft
 from events.rendering import ack_json, batch_json, created_json, item_json
 from events.serializers import (
     EventAckResponseSerializer,
@@ -56,12 +57,7 @@ class EventCollectionView(ApiView):
         metadata = data.get("metadata", {})
         ingested = services.event_ingest(
             tenant_id=tenant_of(request),
-            draft=services.EventDraft(
-                source=data["source"],
-                event_type=data["event_type"],
-                payload=data["payload"],
-                metadata=metadata,
-            ),
+            draft=EventDraft.from_validated(data),
             idempotency_key=resolve_idempotency_key(
                 header=request.headers.get(IDEMPOTENCY_KEY_HEADER), metadata=metadata
             ),
@@ -104,12 +100,7 @@ class EventBatchView(ApiView):
             tenant_id=tenant_of(request),
             items=[
                 services.BatchItem(
-                    draft=services.EventDraft(
-                        source=data["source"],
-                        event_type=data["event_type"],
-                        payload=data["payload"],
-                        metadata=data.get("metadata", {}),
-                    ),
+                    draft=EventDraft.from_validated(data),
                     idempotency_key=data.get("metadata", {}).get("idempotency_key"),
                 )
                 for data in valid.values()

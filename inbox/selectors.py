@@ -24,8 +24,9 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 
+from events.fields import READ_ATTRIBUTES
 from events.indexes import read_with_fallback
-from events.models import READ_ATTRIBUTES, Event, inbox_key
+from events.models import Event, inbox_key
 from events.reads import ReadBudget, budgeted_pages
 from inbox.cursor import decode_cursor, encode_cursor
 from observability import metrics

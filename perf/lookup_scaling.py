@@ -38,9 +38,9 @@ def _percentile(samples: list[float], pct: float) -> float:
 
 def _load(count: int, start: int) -> list[tuple[str, str]]:
     """Write `count` events in batches from several threads; return (tenant, id) pairs."""
+    from events.fields import EventDraft  # noqa: PLC0415
     from events.items import pending_event  # noqa: PLC0415
     from events.models import Event  # noqa: PLC0415 - after django.setup()
-    from events.services import EventDraft  # noqa: PLC0415
 
     now = datetime.now(UTC)
 

@@ -193,8 +193,8 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
 
 def store_as_before_filter_keys(table: str, tenant_id: str, *, source: str) -> list[str]:
     """Pending events as the version before the per-filter inbox indexes wrote them."""
+    from events.fields import EventDraft  # noqa: PLC0415
     from events.items import pending_event  # noqa: PLC0415 - Django is set up
-    from events.services import EventDraft  # noqa: PLC0415
 
     ids = []
     for n in range(3):

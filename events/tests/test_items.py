@@ -8,9 +8,9 @@ from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
+from events.fields import EventDraft
 from events.items import pending_event, pending_item
 from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata, inbox_key
-from events.services import EventDraft
 
 TEXT = st.text(min_size=1, max_size=20)
 METADATA = st.fixed_dictionaries(

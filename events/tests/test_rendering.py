@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from events import services
+from events.fields import EventDraft
 from events.models import Event
 from events.rendering import ack_json, batch_json, created_json, item_json
 from events.selectors import event_get, event_item
@@ -47,7 +48,7 @@ def tenant(tables: str) -> str:
     """Events of every shape: payloads, metadata, keyed, pending and acknowledged."""
     tenant_id = f"render-{uuid.uuid4().hex[:8]}"
     for n, (payload, metadata) in enumerate((p, m) for p in PAYLOADS for m in METADATA):
-        draft = services.EventDraft(
+        draft = EventDraft(
             source=f"source-{n % 2}", event_type="rendered", payload=payload, metadata=metadata
         )
         key = f"render-key-{n}" if n % 3 == 0 else None
