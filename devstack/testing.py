@@ -54,6 +54,10 @@ TEST_ENV = {
     "HEALTH_CACHE_SECONDS": "0",
     "METRICS_BACKEND": "none",
     "LOG_LEVEL": "INFO",
+    # A request's DynamoDB deadline far beyond what a busy machine can make a request
+    # take: a test server answers 503 only when a test makes DynamoDB fail. The tests of
+    # the deadline itself set their own (triggers/tests/test_dynamodb_faults.py).
+    "DYNAMODB_DEADLINE_SECONDS": "30",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)

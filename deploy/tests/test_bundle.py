@@ -84,7 +84,7 @@ def deployed(
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
          "-r", str(app / "requirements.txt")],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip

@@ -99,6 +99,7 @@ def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             METRICS_BACKEND="log",
             METRICS_FLUSH_INTERVAL_SECONDS="0.2",
             DYNAMODB_READ_TIMEOUT_SECONDS=HUNG_ATTEMPT_SECONDS,
+            DYNAMODB_DEADLINE_SECONDS="4",  # the default, which the tests' servers raise
         )
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run(
