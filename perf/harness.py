@@ -15,30 +15,20 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.localstack import (
-    ROOT,
-    Service,
-    aws_env,
-    dynamodb_local_jar,
-    free_port,
-    manage,
-    start_dynamodb_local,
-    start_gunicorn,
-    start_moto,
-)
+from devstack.localstack import ROOT, Service
+from devstack.stack import LocalStack, local_stack
+from perf.k6 import run_k6
 
 PERF_DIR = ROOT / "perf"
 REPORTS_DIR = PERF_DIR / "reports"
-K6 = Path(sys.executable).with_name("k6")
 # The service's environment in benchmarks: rate limiting on (its cost is part of what is
 # measured) with default limits no load here reaches, so nothing is ever refused.
 NEVER_RATE_LIMITED = {"RATE_LIMIT_PER_SECOND": "100000", "RATE_LIMIT_BURST": "100000"}
@@ -119,67 +109,28 @@ def worktree(revision: str) -> Iterator[Path]:
             )
 
 
-@contextmanager
-def dynamodb(log_dir: Path) -> Iterator[dict[str, str]]:
-    """DynamoDB Local in memory with the project's tables; yields the environment to use."""
-    jar = dynamodb_local_jar()
-    if jar is None:
-        raise SystemExit("DynamoDB Local is needed (Java + `make install`).")
-    with (log_dir / "dynamodb.log").open("ab") as log:
-        service = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
-        try:
-            env = {
-                **os.environ,
-                **aws_env(dynamodb_url=service.url),
-                "DJANGO_SECRET_KEY": "perf-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-                "TABLE_PREFIX": "triggers-perf",
-                "STAGE": "Perf",
-                **NEVER_RATE_LIMITED,
-            }
-            manage(["create_tables", "--wait"], env, capture=True)
-            yield env
-        finally:
-            service.stop()
+# What every benchmark's service runs with, beside the stack's AWS endpoints.
+PERF_SETTINGS = {
+    "DJANGO_SECRET_KEY": "perf-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+    "TABLE_PREFIX": "triggers-perf",
+    "STAGE": "Perf",
+    **NEVER_RATE_LIMITED,
+}
 
 
 @contextmanager
-def moto(log_dir: Path) -> Iterator[Service]:
-    """moto's server (CloudWatch) on loopback."""
-    with (log_dir / "moto.log").open("ab") as log:
-        service = start_moto(port=free_port(), log=log)
-        try:
-            yield service
-        finally:
-            service.stop()
+def perf_stack(work_dir: Path, *, moto: bool = False) -> Iterator[LocalStack]:
+    """The stack a benchmark runs on (devstack.stack): DynamoDB Local in memory with the
+    project's tables, and moto's server for CloudWatch if asked."""
+    with local_stack(work_dir, settings=PERF_SETTINGS, moto=moto) as stack:
+        yield stack
 
 
-def api_key(
-    env: dict[str, str], tenant: str, *, rate: str | None = None, burst: str | None = None
-) -> str:
-    """A new key for `tenant` (its own rate limit if given), from `create_api_key`."""
-    command = ["create_api_key", "--tenant", tenant, "--name", "perf"]
-    command += [*(["--rate", rate] if rate else []), *(["--burst", burst] if burst else [])]
-    output = manage(command, {**env, "LOG_LEVEL": "WARNING"}, capture=True)
-    return output.strip().splitlines()[-1]
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], log_path: Path) -> Iterator[Service]:
-    with log_path.open("ab") as log:
-        service = start_gunicorn(port=free_port(), env=env, log=log)
-        try:
-            yield service
-        finally:
-            service.stop()
-
-
-def run_k6(
+def run_scenario(
     scenario: str, *, base_url: str, key: str, vus: int, duration: str, work_dir: Path
 ) -> dict[str, Any]:
-    summary = work_dir / f"summary-{datetime.now(UTC).timestamp()}.json"
+    """One k6 run of `scenario` at a fixed number of VUs: its summary."""
     env = {
-        **os.environ,
-        "K6_NO_USAGE_REPORT": "true",
         "BASE_URL": base_url,
         "API_KEY": key,
         "VUS": str(vus),
@@ -187,16 +138,9 @@ def run_k6(
         "RAMP_UP": "1s",
         "RAMP_DOWN": "1s",
         "THRESHOLDS": "failures",
-        "SUMMARY": str(summary),
     }
-    subprocess.run(
-        [str(K6), "run", "--quiet", "--no-color", str(PERF_DIR / "scenarios" / scenario)],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    data: dict[str, Any] = json.loads(summary.read_text())
-    return data
+    summary = work_dir / f"summary-{datetime.now(UTC).timestamp()}.json"
+    return run_k6(scenario, env, summary=summary).summary
 
 
 def measure(
@@ -213,7 +157,7 @@ def measure(
 ) -> Measurement:
     before = cpu_seconds(service.process.pid)
     watched_before = sum(cpu_seconds(pid) for pid in watch)
-    summary = run_k6(
+    summary = run_scenario(
         scenario, base_url=service.url, key=key, vus=vus, duration=duration, work_dir=work_dir
     )
     cpu = cpu_seconds(service.process.pid) - before
@@ -244,9 +188,10 @@ def compare(
     warmup: str = "3s",
     jvm_warmup: str = "15s",
     watch: tuple[int, ...] = (),
+    stack: LocalStack | None = None,
 ) -> dict[str, Any]:
     """Alternate the variants (gunicorn with extra env each) for `rounds` rounds,
-    in A B / B A order.
+    in A B / B A order, on `stack` (a new perf_stack by default).
 
     DynamoDB Local (a JVM) is warmed up once first, and each fresh gunicorn for
     `warmup`, so no variant pays for the other's cold start.
@@ -256,7 +201,7 @@ def compare(
         work_dir = Path(tmp)
 
         def warm_up(service: Service, key: str, duration: str) -> None:
-            run_k6(
+            run_scenario(
                 scenario,
                 base_url=service.url,
                 key=key,
@@ -265,9 +210,11 @@ def compare(
                 work_dir=work_dir,
             )
 
-        with dynamodb(work_dir) as base_env:
-            key = api_key(base_env, tenant="perf-jvm-warmup")
-            with gunicorn(base_env, work_dir / "warmup.log") as service:
+        with ExitStack() as exits:
+            if stack is None:
+                stack = exits.enter_context(perf_stack(work_dir))
+            key = stack.api_key("perf-jvm-warmup")
+            with stack.serving(log=work_dir / "warmup.log") as service:
                 warm_up(service, key, jvm_warmup)
             for round_number in range(1, rounds + 1):
                 # A B, B A, A B...: neither variant always runs right after the other.
@@ -275,9 +222,8 @@ def compare(
                 if round_number % 2 == 0:
                     order.reverse()
                 for name, extra in order:
-                    env = {**base_env, **extra}
-                    key = api_key(env, tenant=f"perf-{name}-{round_number}")
-                    with gunicorn(env, work_dir / f"{name}.log") as service:
+                    key = stack.api_key(f"perf-{name}-{round_number}", env=extra)
+                    with stack.serving(log=work_dir / f"{name}.log", env=extra) as service:
                         warm_up(service, key, warmup)
                         result = measure(
                             name,

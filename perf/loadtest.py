@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from devstack.localstack import ROOT
-from perf.harness import K6, cpu_seconds, machine, worktree
+from perf.harness import cpu_seconds, machine, worktree
+from perf.k6 import THRESHOLDS_FAILED, run_k6
 from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
 from perf.regression import BASELINES, Measured, baseline_from, load_baseline, regressions
-from perf.stack import LoadStack, Target, local_stack
+from perf.stack import LoadStack, Target, load_stack
 from perf.stress import CpuSampler, analyse
 
 REPORTS = Path(__file__).with_name("reports")
-_K6_THRESHOLDS_FAILED = 99
 
 
 @dataclass
@@ -97,8 +97,6 @@ def _k6_env(
 ) -> dict[str, str]:
     stress = profile.stress
     return {
-        **os.environ,
-        "K6_NO_USAGE_REPORT": "true",
         "K6_WEB_DASHBOARD": "true",
         "K6_WEB_DASHBOARD_PORT": "-1",  # no server: only the exported report
         # k6 skips the report of a run shorter than a few periods (10 s by default)
@@ -113,7 +111,6 @@ def _k6_env(
         "RAMP_DOWN": profile.ramp_down,
         "SEED_EVENTS": str(profile.seed_events),
         "THRESHOLDS": "on" if profile.latency_thresholds else "failures",
-        "SUMMARY": str(report / f"summary-{target.name}.json"),
         "START_RATE": str(stress.get("start_rate", 20)),
         "PEAK_RATE": str(stress.get("peak_rate", 200)),
         "CLIMB": str(stress.get("climb", "30s")),
@@ -123,7 +120,7 @@ def _k6_env(
     }
 
 
-def run_k6(
+def run_target(
     target: Target,
     *,
     stack: LoadStack,
@@ -133,18 +130,21 @@ def run_k6(
     json_out: Path | None = None,
 ) -> K6Run:
     env = _k6_env(target, stack=stack, scenario=scenario, profile=profile, report=report)
-    argv = [str(K6), "run", "--quiet", "--no-color", str(scenario.script)]
-    if json_out is not None:
-        argv[2:2] = ["--out", f"json={json_out}"]
+    options = [] if json_out is None else ["--out", f"json={json_out}"]
     pid = target.process.process.pid if target.process else None
     log_offset = target.log_path.stat().st_size if target.log_path else 0
     cpu_before = cpu_seconds(pid) if pid else 0.0
-    result = subprocess.run(argv, env=env, check=False, stdout=subprocess.DEVNULL)
-    summary = json.loads((report / f"summary-{target.name}.json").read_text())
-    run = K6Run(target.name, summary, result.returncode, None)
+    result = run_k6(
+        scenario.script.name,
+        env,
+        summary=report / f"summary-{target.name}.json",
+        options=options,
+        check=False,
+    )
+    run = K6Run(target.name, result.summary, result.returncode, None)
     if pid and run.requests:
         run.cpu_ms_per_request = round((cpu_seconds(pid) - cpu_before) * 1000 / run.requests, 3)
-    if result.returncode not in (0, _K6_THRESHOLDS_FAILED):
+    if result.returncode not in (0, THRESHOLDS_FAILED):
         raise SystemExit(f"k6 failed ({result.returncode}) on {scenario.name} ({target.name})")
     run.dynamodb_calls = _dynamodb_calls(target.log_path, log_offset)
     return run
@@ -212,7 +212,7 @@ def run_scenario(
             if scenario.name == "stress_test" and target is stack.service:
                 runs[target.name], stress = _stress(stack, scenario, profile, report)
             else:
-                runs[target.name] = run_k6(
+                runs[target.name] = run_target(
                     target, stack=stack, scenario=scenario, profile=profile, report=report
                 )
         service = runs["service"]
@@ -259,7 +259,7 @@ def _stress(
     if stack.dynamodb_pid:
         pids["dynamodb_local"] = stack.dynamodb_pid
     with CpuSampler(pids) as sampler:
-        run = run_k6(
+        run = run_target(
             stack.service,
             stack=stack,
             scenario=scenario,
@@ -309,7 +309,7 @@ def _stack(environment: Environment, options: argparse.Namespace) -> Iterator[Lo
             tmp = resources.enter_context(tempfile.TemporaryDirectory(prefix="triggers-loadtest-"))
             root = resources.enter_context(worktree(options.revision)) if options.revision else ROOT
             yield resources.enter_context(
-                local_stack(
+                load_stack(
                     Path(tmp), service_env=extra, reuse=not options.no_reuse, service_root=root
                 )
             )

@@ -25,7 +25,7 @@ from typing import Any
 
 import django
 
-from perf.harness import dynamodb, machine, write_report
+from perf.harness import machine, perf_stack, write_report
 
 TENANTS = 500
 LOADERS = 4
@@ -86,8 +86,11 @@ def main() -> None:
     options = parser.parse_args()
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="triggers-perf-") as tmp, dynamodb(Path(tmp)) as env:
-        os.environ.update(env)
+    with (
+        tempfile.TemporaryDirectory(prefix="triggers-perf-") as tmp,
+        perf_stack(Path(tmp)) as stack,
+    ):
+        os.environ.update(stack.env)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triggers.settings")
         os.environ["LOG_LEVEL"] = "WARNING"
         # Measure what a whole-table Scan costs; the service caps it (EVENT_SCAN_BUDGET_ITEMS).

@@ -15,20 +15,20 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from perf.harness import moto, overhead, overhead_options
+from perf.harness import overhead, overhead_options, perf_stack
 
 
 def main() -> None:
     options = overhead_options(__doc__)
     with (
         tempfile.TemporaryDirectory(prefix="triggers-perf-moto-") as tmp,
-        moto(Path(tmp)) as cloudwatch,
+        perf_stack(Path(tmp), moto=True) as stack,
     ):
         variants = {
             "metrics_on": {
                 "METRICS_BACKEND": "cloudwatch",
                 "METRICS_FLUSH_INTERVAL_SECONDS": "5",
-                "AWS_ENDPOINT_URL_CLOUDWATCH": cloudwatch.url,
+                "AWS_ENDPOINT_URL_CLOUDWATCH": stack.moto_url,
             },
             "metrics_off": {"METRICS_BACKEND": "none"},
         }
@@ -41,7 +41,8 @@ def main() -> None:
             # longer than one flush interval: the worker's CloudWatch client (created
             # once per process, on the flusher thread) is built before measuring
             warmup="7s",
-            watch=(cloudwatch.process.pid,),
+            watch=(stack.moto.process.pid,) if stack.moto else (),
+            stack=stack,
         )
 
 

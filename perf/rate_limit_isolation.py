@@ -3,7 +3,7 @@
     .venv/bin/python -m perf.rate_limit_isolation [--rounds 2] [--duration 15s] [--noisy-rate 200]
 
 One service (2 gthread workers, logging on), DynamoDB Local; a quiet tenant reads its
-inbox at a fixed 20 requests/s (k6, `perf/k6/tenant_isolation.js`) in four phases,
+inbox at a fixed 20 requests/s (k6, `perf/scenarios/tenant_isolation.js`) in four phases,
 alternated round by round. In the last three a noisy client sends `--noisy-rate`
 requests/s (a fixed arrival rate, so every phase offers the same traffic):
 
@@ -26,46 +26,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from perf.harness import (
-    K6,
-    PERF_DIR,
-    api_key,
-    cpu_seconds,
-    dynamodb,
-    gunicorn,
-    machine,
-    write_report,
-)
+from perf.harness import cpu_seconds, machine, perf_stack, write_report
+from perf.k6 import run_k6
 
 PHASES = ("alone", "noisy_floor", "noisy_limited", "noisy_unlimited")
 LIVENESS_PATH = "/v1/health/live"
 
 
 def _phase(url: str, keys: dict[str, str], phase: str, options: Any, work: Path) -> dict[str, Any]:
-    summary = work / f"{phase}.json"
     noisy_key = keys["limited"] if phase == "noisy_limited" else keys["unlimited"]
     env = {
-        **os.environ,
-        "K6_NO_USAGE_REPORT": "true",
         "BASE_URL": url,
         "QUIET_KEY": keys["quiet"],
         "NOISY_KEY": noisy_key,
         "NOISY_RATE": "0" if phase == "alone" else str(options.noisy_rate),
         "NOISY_PATH": LIVENESS_PATH if phase == "noisy_floor" else "/v1/inbox?limit=10",
         "DURATION": options.duration,
-        "SUMMARY": str(summary),
     }
-    script = PERF_DIR / "k6" / "tenant_isolation.js"
-    subprocess.run([str(K6), "run", "--quiet", "--no-color", str(script)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-    metrics = json.loads(summary.read_text())["metrics"]
+    summary = run_k6("tenant_isolation.js", env, summary=work / f"{phase}.json").summary
+    metrics = summary["metrics"]
 
     def value(name: str, stat: str) -> float:
         return float(metrics.get(name, {}).get("values", {}).get(stat, 0.0))
@@ -96,15 +80,15 @@ def main() -> None:
     rounds: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="triggers-isolation-") as tmp,
-        dynamodb(Path(tmp)) as env,
+        perf_stack(Path(tmp)) as stack,
     ):
         work = Path(tmp)
         keys = {
-            "quiet": api_key(env, "quiet", rate="1000", burst="2000"),
-            "limited": api_key(env, "noisy", rate="5", burst="10"),
-            "unlimited": api_key(env, "noisy", rate="100000", burst="100000"),
+            "quiet": stack.api_key("quiet", rate=1000, burst=2000),
+            "limited": stack.api_key("noisy", rate=5, burst=10),
+            "unlimited": stack.api_key("noisy", rate=100000, burst=100000),
         }
-        with gunicorn(env, work / "service.log") as service:
+        with stack.serving(log=work / "service.log") as service:
             _phase(service.url, keys, "noisy_unlimited", options, work)  # warm-up, discarded
             for number in range(options.rounds):
                 for phase in PHASES if number % 2 == 0 else reversed(PHASES):

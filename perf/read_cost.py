@@ -36,8 +36,9 @@ from typing import Any
 
 import requests
 
-from devstack.localstack import ROOT, Service, free_port, start_gunicorn
-from perf.harness import cpu_seconds, dynamodb, machine, worktree, write_report
+from devstack.localstack import ROOT, Service
+from devstack.stack import LocalStack
+from perf.harness import cpu_seconds, machine, perf_stack, worktree, write_report
 
 LOADERS = 8
 
@@ -89,20 +90,17 @@ def _manage(root: Path, env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def _serve(name: str, root: Path, env: dict[str, str], work_dir: Path) -> Iterator[Version]:
-    env = {**env, "TABLE_PREFIX": f"triggers-perf-{name}", "LOG_LEVEL": "INFO"}
+def _serve(name: str, root: Path, stack: LocalStack, work_dir: Path) -> Iterator[Version]:
+    extra = {"TABLE_PREFIX": f"triggers-perf-{name}", "LOG_LEVEL": "INFO"}
+    env = {**stack.env, **extra}
     _manage(root, env, "create_tables", "--wait")
     keys = [
         _manage(root, env, "create_api_key", "--tenant", f"{name}-{who}").strip().splitlines()[-1]
         for who in ("reader", "other")
     ]
     log_path = work_dir / f"{name}.log"
-    with log_path.open("ab") as log:
-        service = start_gunicorn(port=free_port(), env=env, log=log, root=root)
-        try:
-            yield Version(name, root, service, log_path, keys[0], keys[1])
-        finally:
-            service.stop()
+    with stack.serving(log=log_path, env=extra, root=root) as service:
+        yield Version(name, root, service, log_path, keys[0], keys[1])
 
 
 def _load(version: Version, noise: int) -> None:
@@ -172,10 +170,10 @@ def main() -> None:
     with ExitStack() as stack:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="triggers-perf-")))
         before_root = stack.enter_context(worktree(options.before))
-        env = stack.enter_context(dynamodb(work_dir))
+        local = stack.enter_context(perf_stack(work_dir))
         versions = [
-            stack.enter_context(_serve("before", before_root, env, work_dir)),
-            stack.enter_context(_serve("after", ROOT, env, work_dir)),
+            stack.enter_context(_serve("before", before_root, local, work_dir)),
+            stack.enter_context(_serve("after", ROOT, local, work_dir)),
         ]
         for version in versions:
             started = time.monotonic()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.localstack import ROOT
-from perf.harness import dynamodb, machine, moto, write_report
+from perf.harness import machine, perf_stack, write_report
 
 _CHILD = "--child"
 
@@ -94,10 +94,10 @@ def main() -> None:
     results: dict[str, list[float]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="triggers-perf-") as tmp,
-        dynamodb(Path(tmp)) as env,
-        moto(Path(tmp)) as cloudwatch,
+        perf_stack(Path(tmp), moto=True) as stack,
     ):
-        variants = _variants(options.kind, cloudwatch.url)
+        env = stack.env
+        variants = _variants(options.kind, stack.moto_url)
         for round_number in range(options.rounds):
             order = list(variants.items())
             if round_number % 2:

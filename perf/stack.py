@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,20 +18,15 @@ from devstack.localstack import (
     DATA_DIR,
     ROOT,
     Service,
-    aws_env,
-    dynamodb_local_jar,
     free_port,
     local_dynamodb,
-    manage,
     read_env_file,
-    start_dynamodb_local,
-    start_gunicorn,
-    start_moto,
     start_server,
 )
+from devstack.stack import LocalStack, local_stack
 from perf.harness import NEVER_RATE_LIMITED
 
-__all__ = ["LoadStack", "Target", "local_stack"]
+__all__ = ["LoadStack", "Target", "load_stack"]
 
 TABLE_PREFIX = "triggers-loadtest"
 # perf/reference/models.py's, without importing it (it needs the reference's settings).
@@ -110,12 +105,12 @@ def _create_reference_table(dynamodb_url: str) -> None:
     client.get_waiter("table_exists").wait(TableName=REFERENCE_TABLE)
 
 
-def _start_reference(env: dict[str, str], work_dir: Path, stack: ExitStack) -> Target:
+def _start_reference(env: dict[str, str], work_dir: Path, stack: LocalStack) -> Target:
     from triggers import gunicorn_conf  # noqa: PLC0415 - its settings, read from this env
 
     port = free_port()
     log_path = work_dir / "reference.log"
-    log = stack.enter_context(log_path.open("ab"))
+    log = stack.open_log(log_path)
     argv = [
         str(Path(sys.executable).with_name("gunicorn")),
         "--worker-class", "gthread",
@@ -129,12 +124,12 @@ def _start_reference(env: dict[str, str], work_dir: Path, stack: ExitStack) -> T
     server = start_server(
         "reference", argv, f"http://127.0.0.1:{port}", log, path="/ref/inbox", env=env, cwd=ROOT
     )
-    stack.callback(server.stop)
+    stack.stop_on_exit(server)
     return Target("reference", server.url, server, log_path)
 
 
 @contextmanager
-def local_stack(
+def load_stack(
     work_dir: Path,
     *,
     service_env: dict[str, str] | None = None,
@@ -142,64 +137,41 @@ def local_stack(
     stores: dict[str, str] | None = None,
     service_root: Path = ROOT,
 ) -> Iterator[LoadStack]:
-    """Start (or reuse) the stores, then the service and the reference on them.
+    """The stack (devstack.stack, or the stores of a running `make run`), then the
+    service and the reference on it.
 
     `stores` (aws_env's variables) names running DynamoDB and moto servers to use, as the
     runner's tests do; otherwise a running `make run`'s are reused, or new ones started.
     `service_root` is the checkout the service runs from (another revision's worktree,
     for a before/after).
     """
-    work_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        if stores is None and reuse:
-            stores = _reused_stores()
-        dynamodb_pid = None
-        if stores is None:
-            jar = dynamodb_local_jar()
-            if jar is None:
-                raise SystemExit("DynamoDB Local is needed (Java + `make install`).")
-            log = stack.enter_context((work_dir / "stores.log").open("ab"))
-            dynamodb = start_dynamodb_local(jar, port=free_port(), db_path=None, log=log)
-            stack.callback(dynamodb.stop)
-            moto = start_moto(port=free_port(), log=log)
-            stack.callback(moto.stop)
-            stores = aws_env(dynamodb_url=dynamodb.url, moto_url=moto.url)
-            dynamodb_pid = dynamodb.process.pid
-        base = {
-            **os.environ,
-            **{k: v for k, v in stores.items() if k.startswith("AWS_")},
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-        }
-        env = {
-            **base,
-            # as `make run` runs it: JSON logs at INFO, CloudWatch metrics to moto
-            "DJANGO_SECRET_KEY": "loadtest-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-            "TABLE_PREFIX": TABLE_PREFIX,
-            "STAGE": "LoadTest",
-            "METRICS_BACKEND": "cloudwatch",
-            "METRICS_FLUSH_INTERVAL_SECONDS": "10",
-            "LOG_LEVEL": "INFO",
-            "LOG_FORMAT": "json",
-            **NEVER_RATE_LIMITED,
-            **(service_env or {}),
-        }
-        if any(name.startswith("DEVSTACK_") for name in service_env or {}):
-            env["DJANGO_SETTINGS_MODULE"] = "devstack.settings"  # the injected slowdown's
-        manage(["create_tables", "--wait"], {**env, "LOG_LEVEL": "WARNING"}, capture=True)
-        key_output = manage(
-            ["create_api_key", "--tenant", f"loadtest-{os.getpid()}", "--name", "loadtest"],
-            {**env, "LOG_LEVEL": "WARNING"},
-            capture=True,
-        )
-        _create_reference_table(base["AWS_ENDPOINT_URL_DYNAMODB"])
+    if stores is None and reuse:
+        stores = _reused_stores()
+    reused = None if stores is None else {k: v for k, v in stores.items() if k.startswith("AWS_")}
+    settings = {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        # as `make run` runs it: JSON logs at INFO, CloudWatch metrics to moto
+        "DJANGO_SECRET_KEY": "loadtest-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "TABLE_PREFIX": TABLE_PREFIX,
+        "STAGE": "LoadTest",
+        "METRICS_BACKEND": "cloudwatch",
+        "METRICS_FLUSH_INTERVAL_SECONDS": "10",
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
+        **NEVER_RATE_LIMITED,
+        **(service_env or {}),
+    }
+    if any(name.startswith("DEVSTACK_") for name in service_env or {}):
+        settings["DJANGO_SETTINGS_MODULE"] = "devstack.settings"  # the injected slowdown's
+    with local_stack(work_dir, settings=settings, reuse=reused) as stack:
+        key = stack.api_key(f"loadtest-{os.getpid()}", name="loadtest")
+        _create_reference_table(stack.dynamodb_url)
         service_log = work_dir / "service.log"
-        log = stack.enter_context(service_log.open("ab"))
-        service = start_gunicorn(port=free_port(), env=env, log=log, root=service_root)
-        stack.callback(service.stop)
+        service = stack.serve(log=service_log, root=service_root)
         reference = _start_reference(
             {
-                **base,
+                **stack.env,
                 "DJANGO_SETTINGS_MODULE": "perf.reference.settings",
                 "REFERENCE_TABLE": REFERENCE_TABLE,
             },
@@ -209,6 +181,6 @@ def local_stack(
         yield LoadStack(
             service=Target("service", service.url, service, service_log),
             reference=reference,
-            api_key=key_output.strip().splitlines()[-1],
-            dynamodb_pid=dynamodb_pid,
+            api_key=key,
+            dynamodb_pid=None if stack.dynamodb is None else stack.dynamodb.process.pid,
         )

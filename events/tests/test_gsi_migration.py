@@ -14,15 +14,16 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 from django.core.management import CommandError
 
-from devstack.localstack import ROOT, dynamodb_local_jar, free_port, start_dynamodb_local
+from devstack.localstack import ROOT
+from devstack.stack import local_stack
 from devstack.testing import (
+    TEST_ENV,
     ApiClient,
     Server,
     assert_error,
@@ -380,16 +381,16 @@ def test_refused_credentials_are_a_clear_error(code: str) -> None:
 
 @pytest.fixture(scope="module")
 def slow_dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second DynamoDB Local that keeps new indexes CREATING for a while, as AWS does."""
-    jar = dynamodb_local_jar()
-    assert jar is not None
-    log_path: Path = tmp_path_factory.mktemp("slow-dynamodb") / "dynamodb.log"
-    with log_path.open("ab") as log:
-        service = start_dynamodb_local(
-            jar, port=free_port(), db_path=None, extra_args=("-delayTransientStatuses",), log=log
-        )
-        yield service.url
-        service.stop()
+    """A second DynamoDB Local that keeps new indexes CREATING for a while, as AWS does
+    (no tables: the tests make their own)."""
+    with local_stack(
+        tmp_path_factory.mktemp("slow-dynamodb"),
+        settings=TEST_ENV,
+        dynamodb_args=("-delayTransientStatuses",),
+        moto=False,
+        tables=False,
+    ) as slow:
+        yield slow.dynamodb_url
 
 
 def test_wait_follows_a_creating_index_until_active(

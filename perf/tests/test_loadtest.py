@@ -17,7 +17,7 @@ from perf.harness import machine
 from perf.loadconfig import Profile, load
 from perf.loadtest import ScenarioResult, run_scenario
 from perf.regression import baseline_from
-from perf.stack import LoadStack, local_stack
+from perf.stack import LoadStack, load_stack
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def stores(dynamodb_url: str, moto_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack(stores: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadStack]:
-    with local_stack(
+    with load_stack(
         tmp_path_factory.mktemp("loadstack"), stores=stores, service_env=BUSY_MACHINE
     ) as started:
         yield started
@@ -89,9 +89,9 @@ def test_every_scenario_runs_its_smoke_profile_and_writes_its_report(
 def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     stack: LoadStack, stores: dict[str, str], tmp_path: Path
 ) -> None:
-    # GIVEN a baseline of two rounds of single-event ingestion
-    profile = replace(SMOKE, duration="2s")
-    rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=2).rounds
+    # GIVEN a baseline of three rounds of single-event ingestion
+    profile = replace(SMOKE, duration="4s")
+    rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=3).rounds
     baseline_from(
         rounds,
         scenario="event_ingestion",
@@ -106,7 +106,7 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     assert unchanged.regressions == []
 
     # WHEN every ingest sleeps 60 ms (the test-only setting)
-    with local_stack(
+    with load_stack(
         tmp_path / "slow",
         stores=stores,
         service_env={**BUSY_MACHINE, "DEVSTACK_INGEST_DELAY_MS": "60"},

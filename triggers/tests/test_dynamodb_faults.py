@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from devstack.faultproxy import FaultProxy, Mode
-from devstack.localstack import (
-    ROOT,
-    Service,
-    dynamodb_local_jar,
-    free_port,
-    start_dynamodb_local,
+from devstack.localstack import Service
+from devstack.stack import LocalStack, local_stack
+from devstack.testing import (
+    TEST_ENV,
+    ApiClient,
+    Server,
+    assert_error,
+    running_server,
+    server_env,
 )
-from devstack.testing import ApiClient, Server, assert_error, running_server, server_env
 
 pytestmark = pytest.mark.integration
 
@@ -55,14 +54,16 @@ DATA_PLANE = {
 
 @dataclass
 class Stack:
-    dynamodb: Service
-    dynamodb_port: int
-    db_dir: Path
-    log: Any
+    local: LocalStack  # its own DynamoDB Local, kept on disk, so it can be killed and restarted
     proxy: FaultProxy
     server: Server
     api: ApiClient
     stored: list[dict[str, Any]] = field(default_factory=list)  # every 201 so far
+
+    @property
+    def dynamodb(self) -> Service:
+        assert self.local.dynamodb is not None
+        return self.local.dynamodb
 
     def create(self, **overrides: Any) -> dict[str, Any]:
         created = self.api.create_event(**overrides)
@@ -70,24 +71,19 @@ class Stack:
         return created
 
     def restart_dynamodb(self) -> None:
-        jar = dynamodb_local_jar()
-        assert jar is not None
-        self.dynamodb = start_dynamodb_local(
-            jar, port=self.dynamodb_port, db_path=self.db_dir, log=self.log
-        )
+        self.local.restart_dynamodb()
 
 
 @pytest.fixture(scope="module")
-def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    jar = dynamodb_local_jar()
-    assert jar is not None
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("faults")
-    db_dir = directory / "dynamodb"
-    db_dir.mkdir()
-    port = free_port()
-    with (directory / "dynamodb.log").open("ab") as log:
-        dynamodb = start_dynamodb_local(jar, port=port, db_path=db_dir, log=log)
-        proxy = FaultProxy(upstream_port=port)
+    (directory / "dynamodb").mkdir()
+    settings = {**TEST_ENV, "TABLE_PREFIX": "triggers-faults"}
+    with local_stack(
+        directory, settings=settings, dynamodb_data=directory / "dynamodb", moto=False
+    ) as local:
+        assert local.dynamodb is not None
+        proxy = FaultProxy(upstream_port=int(local.dynamodb_url.rsplit(":", 1)[1]))
         env = server_env(
             proxy.url,
             TABLE_PREFIX="triggers-faults",
@@ -101,24 +97,16 @@ def stack(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
             DYNAMODB_READ_TIMEOUT_SECONDS=HUNG_ATTEMPT_SECONDS,
             DYNAMODB_DEADLINE_SECONDS="4",  # the default, which the tests' servers raise
         )
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run(
-            [*manage, "create_tables", "--wait"], env=env, check=True, capture_output=True
-        )
-        key = subprocess.run(
-            [*manage, "create_api_key", "--tenant", "faults"],
-            env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        key = local.api_key("faults")
         try:
             with running_server(directory, env) as server:
                 api = ApiClient(base_url=server.url, api_key=key, tenant_id="faults")
                 assert api.get("/v1/inbox").status_code == 200  # warms the key cache
-                stack = Stack(dynamodb, port, db_dir, log, proxy, server, api)
-                yield stack
-                stack.dynamodb.stop()
+                yield Stack(local, proxy, server, api)
         finally:
             proxy.close()
-            dynamodb.stop()
+            if local.dynamodb is not None:  # a paused DynamoDB Local cannot be stopped
+                os.kill(local.dynamodb.process.pid, signal.SIGCONT)
 
 
 def assert_prompt_503(response: requests.Response) -> None:
