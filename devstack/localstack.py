@@ -173,12 +173,14 @@ def start_dynamodb_local(
     port: int,
     db_path: Path | None,
     extra_args: tuple[str, ...] = (),
+    java_options: tuple[str, ...] = (),
     log: IO[bytes] | None = None,
 ) -> Service:
     """In memory when `db_path` is None. Note: DynamoDB Local listens on all interfaces."""
     storage = ["-inMemory"] if db_path is None else ["-dbPath", str(db_path)]
     argv = [
         "java",
+        *java_options,
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
         "-jar",
         str(jar),

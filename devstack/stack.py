@@ -165,6 +165,7 @@ def local_stack(
     settings: Mapping[str, str],
     dynamodb_data: Path | None = None,
     dynamodb_args: tuple[str, ...] = (),
+    java_options: tuple[str, ...] = (),
     moto: bool = True,
     moto_fallback: bool = False,
     reuse: Mapping[str, str] | None = None,
@@ -174,8 +175,9 @@ def local_stack(
     """Start the stack (or, with `reuse`, aws_env-style endpoints of stores already
     running) with `settings` for every process; stop it all on the way out.
 
-    DynamoDB Local keeps its data in `dynamodb_data` (in memory without it). Without
-    Java or npm, moto's DynamoDB stands in if `moto_fallback` (StackError otherwise)."""
+    DynamoDB Local keeps its data in `dynamodb_data` (in memory without it), and runs
+    with `dynamodb_args` and the JVM's `java_options`. Without Java or npm, moto's
+    DynamoDB stands in if `moto_fallback` (StackError otherwise)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     exits = ExitStack()
     try:
@@ -195,7 +197,12 @@ def local_stack(
 
                 def dynamodb_start() -> Service:
                     return start_dynamodb_local(
-                        jar, port=port, db_path=dynamodb_data, extra_args=dynamodb_args, log=log
+                        jar,
+                        port=port,
+                        db_path=dynamodb_data,
+                        extra_args=dynamodb_args,
+                        java_options=java_options,
+                        log=log,
                     )
 
                 dynamodb_service = dynamodb_start()

@@ -23,6 +23,7 @@ from django.core.management import CommandError
 from devstack.localstack import ROOT
 from devstack.stack import local_stack
 from devstack.testing import (
+    QUICK_JVM,
     TEST_ENV,
     ApiClient,
     Server,
@@ -387,6 +388,7 @@ def slow_dynamodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         tmp_path_factory.mktemp("slow-dynamodb"),
         settings=TEST_ENV,
         dynamodb_args=("-delayTransientStatuses",),
+        java_options=QUICK_JVM,
         moto=False,
         tables=False,
     ) as slow:

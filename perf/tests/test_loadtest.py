@@ -85,31 +85,39 @@ def test_every_scenario_runs_its_smoke_profile_and_writes_its_report(
         assert result.stress["seconds"]  # per-second rate, p95 and errors, for the analysis
 
 
+# Tolerances that no machine's noise reaches and that no injected slowdown of 400 ms
+# hides: this test shows the runner's wiring (a baseline read, each metric compared with
+# the same run's reference, the verdict written), not the statistics of the gate, which
+# tolerances measured from several rounds of a real run set (perf/README.md).
+WIDE_TOLERANCES = {"cpu_ratio": 1.0, "throughput_ratio": 0.8, "p95_ms": 2.0}
+
+
 @pytest.mark.alone
 def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     stack: LoadStack, stores: dict[str, str], tmp_path: Path
 ) -> None:
-    # GIVEN a baseline of three rounds of single-event ingestion
-    profile = replace(SMOKE, duration="4s")
-    rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=3).rounds
-    baseline_from(
+    # GIVEN a baseline of two rounds of single-event ingestion, with wide tolerances
+    profile = replace(SMOKE, duration="3s")
+    rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=2).rounds
+    baseline = baseline_from(
         rounds,
         scenario="event_ingestion",
         profile=profile.name,
         commit="test",
         date=datetime.now(UTC).date().isoformat(),
         machine=machine(),
-    ).write(tmp_path / "baselines")
+    )
+    replace(baseline, tolerances=WIDE_TOLERANCES).write(tmp_path / "baselines")
 
     # WHEN the same build runs again THEN nothing regressed
     unchanged = run(stack, "event_ingestion", tmp_path, profile)
     assert unchanged.regressions == []
 
-    # WHEN every ingest sleeps 60 ms (the test-only setting)
+    # WHEN every ingest waits 400 ms (devstack's injected slowdown)
     with load_stack(
         tmp_path / "slow",
         stores=stores,
-        service_env={**BUSY_MACHINE, "DEVSTACK_INGEST_DELAY_MS": "60"},
+        service_env={**BUSY_MACHINE, "DEVSTACK_INGEST_DELAY_MS": "400"},
     ) as slow:
         slowed = run(slow, "event_ingestion", tmp_path, profile)
 

@@ -24,6 +24,7 @@ from devstack.faultproxy import FaultProxy, Mode
 from devstack.localstack import Service
 from devstack.stack import LocalStack, local_stack
 from devstack.testing import (
+    QUICK_JVM,
     TEST_ENV,
     ApiClient,
     Server,
@@ -80,7 +81,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (directory / "dynamodb").mkdir()
     settings = {**TEST_ENV, "TABLE_PREFIX": "triggers-faults"}
     with local_stack(
-        directory, settings=settings, dynamodb_data=directory / "dynamodb", moto=False
+        directory,
+        settings=settings,
+        dynamodb_data=directory / "dynamodb",
+        java_options=QUICK_JVM,
+        moto=False,
     ) as local:
         assert local.dynamodb is not None
         proxy = FaultProxy(upstream_port=int(local.dynamodb_url.rsplit(":", 1)[1]))
