@@ -57,6 +57,9 @@ TEST_ENV = {
     # take: a test server answers 503 only when a test makes DynamoDB fail. The tests of
     # the deadline itself set their own (triggers/tests/test_dynamodb_faults.py).
     "DYNAMODB_DEADLINE_SECONDS": "30",
+    # The tests start a score of servers: each imports the service once, in gunicorn's
+    # master, and forks its workers from it (the service is fork-safe, docs/METRICS.md).
+    "GUNICORN_CMD_ARGS": "--preload",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
@@ -253,6 +256,16 @@ def moto_url(local: LocalStack) -> str:
 
 def server_env(dynamodb_url: str, **overrides: str) -> dict[str, str]:
     return {**os.environ, **TEST_ENV, **aws_env(dynamodb_url=dynamodb_url), **overrides}
+
+
+class ManualClock:
+    """A clock (seconds) that moves only when a test moves it: `clock.now += 1.5`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> None:

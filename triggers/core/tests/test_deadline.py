@@ -13,6 +13,7 @@ import pytest
 from pynamodb.exceptions import GetError
 
 from devstack.faultproxy import FaultProxy, Mode
+from devstack.testing import ManualClock
 from triggers.auth.models import ApiKey
 from triggers.core.aws import DynamoDBMeta
 from triggers.core.deadline import DeadlineExceeded, deadline_after, remaining_seconds
@@ -78,14 +79,6 @@ def test_a_hung_attempt_is_cut_to_what_the_deadline_leaves(proxy: FaultProxy) ->
 
 def frozen_clock() -> float:
     return 1000.0
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def read_timeouts_sent(model: Any, clock: ManualClock) -> list[float]:

@@ -15,6 +15,7 @@ import pytest
 from pynamodb.exceptions import UpdateError
 
 from devstack.faultproxy import FaultProxy, Mode
+from devstack.testing import ManualClock
 from triggers.core.aws import DynamoDBMeta
 from triggers.core.errors import unavailable_cause
 from triggers.ratelimit.leases import lease
@@ -60,16 +61,6 @@ def through(proxy: FaultProxy, *, table: str = RateLimitWindow.Meta.table_name) 
 
     RateLimitWindowThroughProxy._connection = None  # not the parent's
     return RateLimitWindowThroughProxy
-
-
-class ManualClock:
-    """Seconds that pass only when the test says so."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def limiter_on(model: Any, clock: ManualClock | None = None) -> RateLimiter:
