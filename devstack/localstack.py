@@ -322,19 +322,22 @@ Triggers API is running at {base_url}   (Ctrl-C stops everything)
 """
 
 
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM (from a supervisor or `timeout`) stops the stack like Ctrl-C does."""
+def _interrupt_on_ctrl_c_and_sigterm() -> None:
+    """Ctrl-C, and SIGTERM (from a supervisor or `timeout`), stop the stack, even when this
+    process was started with SIGINT ignored (as `cmd &` in a shell without job control
+    starts it, and Python then leaves it ignored)."""
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
 
 
 def run(port: int) -> int:
     from devstack.stack import local_stack  # noqa: PLC0415 - it builds on this module
 
-    _interrupt_on_sigterm()
+    _interrupt_on_ctrl_c_and_sigterm()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     (DATA_DIR / "dynamodb").mkdir(exist_ok=True)
     settings = {

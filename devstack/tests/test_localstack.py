@@ -40,7 +40,7 @@ def processes_of(data_dir: Path, *, besides: int | None = None) -> list[str]:
     return found
 
 
-def wait_for_no_processes(data_dir: Path, timeout: float = 20.0) -> None:
+def wait_for_no_processes(data_dir: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while processes_of(data_dir):
         assert time.monotonic() < deadline, processes_of(data_dir)

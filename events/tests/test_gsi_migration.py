@@ -86,7 +86,7 @@ def lookup_methods(server: Server, event_id: str) -> list[str]:
 
 def until_method(server: Server, api: ApiClient, event_id: str, method: str) -> None:
     """Look the event up until a lookup is served by `method` (within 10 s)."""
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a hang detector, not a measurement
     while True:
         assert api.get(f"/v1/events/{event_id}").status_code == 200
         if lookup_methods(server, event_id)[-1] == method:
@@ -244,7 +244,7 @@ def test_filtered_inbox_falls_back_then_migrates_with_older_events(
     assert live_indexes(table)["inbox-source-index"] == "ACTIVE"
 
     # THEN, once the server tries the index again, it serves the page, older events included
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a hang detector, not a measurement
     while (page := filtered_page(server, api, "billing"))[1] != "inbox-source-index":
         assert page[0] == older + newer  # the fallback misses nothing meanwhile
         assert time.monotonic() < deadline, "the server never tried the new index"
@@ -275,7 +275,7 @@ def test_scan_lookups_are_counted_as_lookups_and_index_fallbacks(
         )["Datapoints"]
         return float(sum(p["Sum"] for p in points))
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a hang detector, not a measurement
     while (
         total("EventLookups", {"LookupMethod": "scan"}) < 1
         or total("IndexFallbacks", {"Index": INDEX}) < 1

@@ -348,7 +348,7 @@ def test_no_control_plane_call_on_the_request_path_and_causes_are_counted(
     def published() -> set[str]:
         return {dims["Cause"] for dims in stack.server.published("ServiceUnavailable")}
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a hang detector, not a measurement
     while not unavailable_causes(stack) <= published():
         assert time.monotonic() < deadline, (unavailable_causes(stack), published())
         time.sleep(0.2)

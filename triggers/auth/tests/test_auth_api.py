@@ -49,7 +49,7 @@ def test_revoked_key_stops_working_within_the_cache_time(server: Server) -> None
     api_key_revoke(raw_key=client.api_key)
 
     # THEN within API_KEY_CACHE_SECONDS (1 s in tests, both workers' caches) it is refused
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a hang detector, not a measurement
     while (response := client.get("/v1/inbox")).status_code == 200:
         assert time.monotonic() < deadline, "the revoked key still works"
         time.sleep(0.1)
