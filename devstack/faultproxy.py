@@ -11,16 +11,20 @@ Every new connection is handled in the mode current when its request arrives:
 - HOLD_UPDATES: each UpdateItem is held until `release()` (`held` counts them),
   everything else passes: a write that arrives after whatever the test does meanwhile,
   to lose a race on purpose, deterministically;
+- LOSE_WRITE_ANSWER: the first PutItem or TransactWriteItems is forwarded (it lands)
+  and its answer is never sent, so the client times out and its SDK retries; each
+  such write after it is held until `release()` (`held` counts them): a retry that
+  arrives after whatever the test does meanwhile (an ack, a delete);
+- LAGGING_INDEX: a Query of a secondary index is answered with no items, as an index
+  that has not caught up with a fresh write would answer (everything else passes);
 - DROP: the request is read and never answered (a hung or black-holed peer);
 - RESET: the connection is reset (RST) as soon as the request arrives;
-- UNPROCESSED: a BatchWriteItem is forwarded with only the first half of its items,
-  and answered with the other half as `UnprocessedItems`, as a throttling DynamoDB
-  does (other operations pass);
 - THROTTLE / SERVER_ERROR / CONFLICT: DynamoDB's own error responses
   (ProvisionedThroughputExceededException 400, InternalServerError 500,
   TransactionCanceledException with a TransactionConflict reason for
-  TransactWriteItems), so botocore parses, classifies and retries them as it would
-  from AWS. CONFLICT passes every other operation through.
+  TransactWriteItems, one reason per item), so botocore parses, classifies and
+  retries them as it would from AWS. CONFLICT passes every other operation through.
+  With `failures_left = n`, only the next n requests get the error.
 
 Connections are not kept alive by the proxy (it closes after one response), so a mode
 change takes effect on the client's next request.
@@ -44,12 +48,13 @@ class Mode(enum.Enum):
     DELAY = "delay"
     DELAY_UPDATES = "delay_updates"
     HOLD_UPDATES = "hold_updates"
+    LOSE_WRITE_ANSWER = "lose_write_answer"
+    LAGGING_INDEX = "lagging_index"
     DROP = "drop"
     RESET = "reset"
     THROTTLE = "throttle"
     SERVER_ERROR = "server_error"
     CONFLICT = "conflict"
-    UNPROCESSED = "unprocessed"
 
 
 _DYNAMODB_ERRORS = {
@@ -80,7 +85,9 @@ class FaultProxy:
         self.mode = Mode.PASS
         self.requests_seen = 0  # requests read so far, whatever was done with them
         self.holding = threading.Event()  # set once a request is being held (DELAY*, HOLD*)
-        self.held = 0  # UpdateItems held so far (HOLD_UPDATES)
+        self.held = 0  # requests held so far (HOLD_UPDATES, LOSE_WRITE_ANSWER)
+        self.answers_lost = 0  # LOSE_WRITE_ANSWER
+        self.failures_left: int | None = None  # THROTTLE...CONFLICT: fail only this many
         self._released = threading.Event()
         self._count_lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -125,42 +132,48 @@ class FaultProxy:
         if mode is Mode.DROP:
             self._closed.wait()  # hold the connection open, answer nothing
             return
-        if mode is Mode.HOLD_UPDATES and _operation(request) == "UpdateItem":
+        operation = _operation(request)
+        if mode is Mode.LOSE_WRITE_ANSWER and operation in _NEW_ITEM_WRITES:
             with self._count_lock:
-                self.held += 1
-            self.holding.set()
-            self._released.wait()
-        if mode is Mode.DELAY or (
-            mode is Mode.DELAY_UPDATES and _operation(request) == "UpdateItem"
-        ):
+                first = self.answers_lost == 0
+                self.answers_lost += 1
+            if first:
+                self._forward(request)
+                self._closed.wait()  # the client gives up on this connection
+                return
+            self._hold()
+        if mode is Mode.HOLD_UPDATES and operation == "UpdateItem":
+            self._hold()
+        if mode is Mode.DELAY or (mode is Mode.DELAY_UPDATES and operation == "UpdateItem"):
             self.holding.set()
             time.sleep(self.delay_seconds)
-        if mode in _DYNAMODB_ERRORS and _wants_error(mode, request):
-            client.sendall(_error_response(*_DYNAMODB_ERRORS[mode], conflict=mode))
-            return
-        if mode is Mode.UNPROCESSED and _operation(request) == "BatchWriteItem":
-            client.sendall(self._forward_half(request))
-            return
-        client.sendall(self._forward(request))
+        client.sendall(self._response(mode, request, operation))
 
-    def _forward_half(self, request: bytes) -> bytes:
-        head, _, body = request.partition(b"\r\n\r\n")
-        batch = json.loads(body)
-        withheld: dict[str, list[object]] = {}
-        for table, writes in batch["RequestItems"].items():
-            keep = (len(writes) + 1) // 2
-            batch["RequestItems"][table], withheld[table] = writes[:keep], writes[keep:]
-        response = self._forward(_with_body(head, json.dumps(batch).encode()))
-        head, _, body = response.partition(b"\r\n\r\n")
-        answer = json.loads(body)
-        for table, writes in withheld.items():
-            if writes:
-                answer.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(writes)
-        # The body changed, so DynamoDB's checksum of it no longer applies.
-        head = b"\r\n".join(
-            line for line in head.split(b"\r\n") if not line.lower().startswith(b"x-amz-crc32")
-        )
-        return _with_body(head, json.dumps(answer).encode())
+    def _response(self, mode: Mode, request: bytes, operation: str) -> bytes:
+        if mode in _DYNAMODB_ERRORS and self._fails(mode, operation):
+            return _error_response(*_DYNAMODB_ERRORS[mode], request=request, mode=mode)
+        if mode is Mode.LAGGING_INDEX and _is_index_query(request):
+            return _without_items(self._forward(request))
+        return self._forward(request)
+
+    def _fails(self, mode: Mode, operation: str) -> bool:
+        """Whether this request gets the mode's error: CONFLICT is for transactions only,
+        and with `failures_left` set, only that many requests fail."""
+        if mode is Mode.CONFLICT and operation != "TransactWriteItems":
+            return False
+        with self._count_lock:
+            if self.failures_left is None:
+                return True
+            if self.failures_left <= 0:
+                return False
+            self.failures_left -= 1
+            return True
+
+    def _hold(self) -> None:
+        with self._count_lock:
+            self.held += 1
+        self.holding.set()
+        self._released.wait()
 
     def _forward(self, request: bytes) -> bytes:
         with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30) as upstream:
@@ -182,21 +195,45 @@ def _operation(request: bytes) -> str:
     return ""
 
 
+_NEW_ITEM_WRITES = frozenset({"PutItem", "TransactWriteItems"})
+
+
+def _is_index_query(request: bytes) -> bool:
+    if _operation(request) != "Query":
+        return False
+    body = request.partition(b"\r\n\r\n")[2]
+    return "IndexName" in json.loads(body)
+
+
+def _without_items(response: bytes) -> bytes:
+    head, _, body = response.partition(b"\r\n\r\n")
+    answer = json.loads(body)
+    if "Items" in answer:
+        answer["Items"], answer["Count"] = [], 0
+    return _with_body(_without_checksum(head), json.dumps(answer).encode())
+
+
+def _without_checksum(head: bytes) -> bytes:
+    """A response head without DynamoDB's checksum (its body was changed)."""
+    return b"\r\n".join(
+        line for line in head.split(b"\r\n") if not line.lower().startswith(b"x-amz-crc32")
+    )
+
+
 def _with_body(head: bytes, body: bytes) -> bytes:
     lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length")]
     return b"\r\n".join([*lines, f"Content-Length: {len(body)}".encode()]) + b"\r\n\r\n" + body
 
 
-def _wants_error(mode: Mode, request: bytes) -> bool:
-    return mode is not Mode.CONFLICT or _operation(request) == "TransactWriteItems"
-
-
-def _error_response(status: int, error_type: str, message: str, *, conflict: Mode) -> bytes:
+def _error_response(
+    status: int, error_type: str, message: str, *, request: bytes, mode: Mode
+) -> bytes:
     body_fields: dict[str, object] = {"__type": error_type, "message": message}
-    if conflict is Mode.CONFLICT:
+    if mode is Mode.CONFLICT:
+        items = json.loads(request.partition(b"\r\n\r\n")[2]).get("TransactItems", [])
         body_fields["CancellationReasons"] = [
             {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
-            {"Code": "None"},
+            *({"Code": "None"} for _ in items[1:]),
         ]
     body = json.dumps(body_fields).encode()
     reason = "Bad Request" if status == 400 else "Internal Server Error"

@@ -1,45 +1,159 @@
-"""Putting many events in one BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+"""Putting many new events at once, so that no SDK retry can overwrite one of them.
 
-DynamoDB may accept part of a batch and return the rest as `UnprocessedItems` (when
-it throttles); those are resent with exponential back-off and jitter, as its
-documentation asks, until they are written or the request's deadline leaves no room
-for another try. What is still unprocessed then was certainly not written.
+A batch's events are written with TransactWriteItems, each a put on the condition that
+its key is free, under a ClientRequestToken: if botocore resends the call because the
+first answer was lost, DynamoDB answers the resend from the first outcome instead of
+writing again (for ten minutes), and the conditions hold even past that. A consumer's
+ack or delete made in between therefore stays. BatchWriteItem has neither, which is why
+it is not used; the price is DynamoDB's for transactions: two write units per KB
+instead of one (docs/RELIABILITY.md).
+
+A transaction holds at most 4 MB, so large batches are split into as few transactions
+as fit. A transaction is all or nothing: a cancelled one wrote none of its events, and
+one cancelled for a reason that passes (throttling, a conflict) is tried again, with
+exponential back-off and jitter, while the request's deadline leaves room.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from typing import Any
+import uuid
+from collections.abc import Iterator
+from typing import Any, Final
 
-from events.fields import event_connection
+from pynamodb.exceptions import TransactWriteError
+
+from events.fields import RawItem
 from events.models import Event
+from triggers.core.aws import dynamodb_connection
 from triggers.core.deadline import remaining_seconds
+from triggers.core.errors import (
+    ServiceUnavailableError,
+    TriggersError,
+    UnavailableCause,
+    dynamodb_error_code,
+    permanent_write_error,
+)
 
-__all__ = ["MAX_BATCH_ITEMS", "put_events"]
+__all__ = ["MAX_BATCH_ITEMS", "TRANSACTION_MAX_BYTES", "put_events"]
 
-RawItem = dict[str, Any]
+MAX_BATCH_ITEMS: Final = 25
+# DynamoDB's limit on a transaction's total size is 4 MB; items are measured a little
+# generously (names and values as UTF-8, plus room for the request's own framing).
+TRANSACTION_MAX_BYTES: Final = 4_000_000 - 64_000
+_ITEM_OVERHEAD_BYTES: Final = 512
+_ATTEMPTS: Final = 5
+_FIRST_BACKOFF_SECONDS: Final = 0.05
+_CANCELLED: Final = "TransactionCanceledException"
+_CONDITION_FAILED_REASON: Final = "ConditionalCheckFailed"
+# Cancellation reasons of an item that was not written but may be when tried again
+# ("None": the item was fine, another one cancelled the transaction).
+_PASSING_REASONS: Final = frozenset(
+    {
+        "None",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "TransactionConflict",
+        "RequestLimitExceeded",
+    }
+)
 
-MAX_BATCH_ITEMS = 25  # BatchWriteItem's own limit
-_ATTEMPTS = 5
-_FIRST_BACKOFF_SECONDS = 0.05
+Numbered = tuple[int, RawItem]
 
 
-def put_events(items: list[RawItem]) -> set[tuple[str, str]]:
-    """Write new event items (at most 25) in one BatchWriteItem, resending unprocessed ones.
-    Returns the keys (tenant_id, created_key) of the items DynamoDB did not write."""
-    pending = items
+def _size(item: RawItem) -> int:
+    size = _ITEM_OVERHEAD_BYTES
+    for name, value in item.items():
+        size += len(name.encode()) + sum(len(str(v).encode()) for v in value.values())
+    return size
+
+
+def _transactions(items: list[Numbered]) -> Iterator[list[Numbered]]:
+    """The items in order, in as few groups as fit one transaction each."""
+    group: list[Numbered] = []
+    group_size = 0
+    for numbered in items:
+        size = _size(numbered[1])
+        if group and group_size + size > TRANSACTION_MAX_BYTES:
+            yield group
+            group, group_size = [], 0
+        group.append(numbered)
+        group_size += size
+    if group:
+        yield group
+
+
+def _put_request(item: RawItem) -> dict[str, Any]:
+    return {
+        "TableName": Event.Meta.table_name,
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(#key)",
+        "ExpressionAttributeNames": {"#key": "created_key"},
+    }
+
+
+def _put_transaction(items: list[RawItem]) -> list[tuple[str, str]] | None:
+    """Write the items in one transaction: None when written, else each item's
+    cancellation reason (code, message); nothing was written. Raises PynamoDB's
+    TransactWriteError when the call itself failed (then any outcome is possible)."""
+    try:
+        dynamodb_connection().transact_write_items(
+            condition_check_items=[],
+            delete_items=[],
+            put_items=[_put_request(item) for item in items],
+            update_items=[],
+            client_request_token=str(uuid.uuid4()),
+        )
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if dynamodb_error_code(exc) != _CANCELLED or len(reasons) != len(items):
+            raise
+        return [
+            ("None", "") if reason is None else (reason.code or "None", reason.message or "")
+            for reason in reasons
+        ]
+    return None
+
+
+def put_events(items: list[RawItem]) -> dict[int, TriggersError]:
+    """Write new event items (at most MAX_BATCH_ITEMS), each only if its key is free.
+    Returns why each item not written was not (by its index): throttled until the
+    request's deadline left no room for another try (503), or refused by DynamoDB for
+    a reason of its own (`permanent_write_error`). Raises PynamoDB's TransactWriteError
+    when a call itself failed (then any of the items may be written)."""
+    failures: dict[int, TriggersError] = {}
+    for group in _transactions(list(enumerate(items))):
+        failures.update(_put_group(group))
+    return failures
+
+
+def _put_group(group: list[Numbered]) -> dict[int, TriggersError]:
+    failures: dict[int, TriggersError] = {}
+    pending = group
     for attempt in range(_ATTEMPTS):
         if not pending:
-            return set()
+            return failures
         if attempt:
             backoff = random.uniform(0, _FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1))  # noqa: S311
             left = remaining_seconds()
             if left is not None and left < backoff + 0.1:
-                break  # no time for another try: report them unwritten
+                break  # no time for another try
             time.sleep(backoff)
-        # PynamoDB's BatchWrite resends without back-off, so the table connection is used.
-        response = event_connection().batch_write_item(put_items=pending)
-        unprocessed = response.get("UnprocessedItems", {}).get(Event.Meta.table_name, [])
-        pending = [request["PutRequest"]["Item"] for request in unprocessed]
-    return {(item["tenant_id"]["S"], item["created_key"]["S"]) for item in pending}
+        reasons = _put_transaction([item for _, item in pending])
+        if reasons is None:
+            return failures
+        again: list[Numbered] = []
+        for numbered, (code, message) in zip(pending, reasons, strict=True):
+            if code == _CONDITION_FAILED_REASON:
+                continue  # its key is taken: an earlier attempt of this call wrote it
+            if code in _PASSING_REASONS:
+                again.append(numbered)
+            else:
+                failures[numbered[0]] = permanent_write_error(code, message)
+        pending = again
+    for index, _ in pending:
+        failures[index] = ServiceUnavailableError(
+            "DynamoDB did not write it (throttled); retry it.", cause=UnavailableCause.THROTTLED
+        )
+    return failures

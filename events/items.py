@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from pynamodb.exceptions import PutError
 
 from events.fields import EventDraft, RawItem, event_connection, new_item
 from events.models import STATUS_PENDING, Event, inbox_key
+from observability.logging import get_logger
 from triggers.core.clock import format_timestamp, utcnow
-from triggers.core.ids import new_event_id
+from triggers.core.errors import CONDITION_FAILED, dynamodb_error_code, permanent_write_error
+from triggers.core.ids import event_id_time, new_event_id
 
-__all__ = ["PendingItem", "pending_event", "pending_item", "put_pending_item"]
+__all__ = [
+    "PendingItem",
+    "created_key",
+    "created_key_of",
+    "pending_event",
+    "pending_item",
+    "put_pending_item",
+]
+
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +49,31 @@ class PendingItem:
         return self.item["tenant_id"]["S"], self.item["created_key"]["S"]
 
 
+def created_key(created_at: datetime, event_id: str) -> str:
+    """An event's range key: its creation time, then its id (unique per tenant)."""
+    return f"{format_timestamp(created_at)}#{event_id}"
+
+
+def created_key_of(event_id: str) -> str | None:
+    """The range key of the event with this UUIDv7 id: the id holds its creation time (to
+    the millisecond, as `pending_item` keeps it). None for an older UUIDv4 id."""
+    made = event_id_time(event_id)
+    return None if made is None else created_key(made, event_id)
+
+
 def pending_item(*, tenant_id: str, draft: EventDraft, now: datetime | None = None) -> PendingItem:
     """A new pending event (not written): in the tenant's inbox and in the per-source and
-    per-type inbox indexes until it is acknowledged; gone after EVENT_RETENTION_DAYS."""
+    per-type inbox indexes until it is acknowledged; gone after EVENT_RETENTION_DAYS.
+
+    Its time is kept to the millisecond, its id's own precision, so that the id alone
+    gives the item's key (`created_key_of`)."""
     now = (now or utcnow()).astimezone(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     event_id = new_event_id(now)
     item = new_item(
         {
             "tenant_id": tenant_id,
-            "created_key": f"{format_timestamp(now)}#{event_id}",
+            "created_key": created_key(now, event_id),
             "event_id": event_id,
             "created_at": now,
             **draft.values(),
@@ -65,9 +93,29 @@ def pending_event(*, tenant_id: str, draft: EventDraft, now: datetime | None = N
 
 
 def put_pending_item(pending: PendingItem) -> None:
-    """Write one new event (PutItem): what `Event.save()` sends, without building the model.
-    Raises PynamoDB's PutError, as `save()` does."""
+    """Write one new event (PutItem), only if no item has its key. Raises PynamoDB's
+    PutError, as `Event.save()` does.
+
+    The key holds a new random id, so an item already there is this very event: an SDK
+    retry whose first attempt landed while its answer was lost. That counts as written,
+    and the retry changes nothing: a consumer's ack (or a delete: a tombstone, see
+    services.event_delete) made in between stays.
+    """
     attributes = dict(pending.item)
     tenant_id = attributes.pop("tenant_id")["S"]
     created_key = attributes.pop("created_key")["S"]
-    event_connection().put_item(tenant_id, range_key=created_key, attributes=attributes)
+    try:
+        event_connection().put_item(
+            tenant_id,
+            range_key=created_key,
+            attributes=attributes,
+            condition=Event.created_key.does_not_exist(),
+        )
+    except PutError as exc:
+        code = dynamodb_error_code(exc)
+        if code == CONDITION_FAILED:
+            logger.info("event_put_found_written", event_id=pending.event_id)
+            return
+        if code == "ValidationException":
+            raise permanent_write_error(code, str(exc.cause)) from None
+        raise

@@ -28,6 +28,7 @@ __all__ = [
 
 STATUS_PENDING = "pending"
 STATUS_ACKNOWLEDGED = "acknowledged"
+STATUS_DELETED = "deleted"  # a tombstone: expired at once, every read skips it
 PRIORITIES = ("low", "normal", "high")
 DEFAULT_PRIORITY = "normal"
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
-from events.fields import READ_ATTRIBUTES
+from events.fields import READ_ATTRIBUTES, event_connection
 from events.indexes import read_with_fallback
+from events.items import created_key_of
 from events.models import Event, EventIdIndex
 from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
@@ -26,10 +27,10 @@ RawItem = dict[str, Any]
 
 logger = get_logger(__name__)
 
-_RETRY_DELAYS_SECONDS = (0.02, 0.05, 0.1, 0.2, 0.4)
 # Instances' clocks differ a little: an id a moment "in the future" is still recent.
 _CLOCK_SKEW_SECONDS = 1.0
 EVENT_ID_INDEX = EventIdIndex.Meta.index_name
+_EXPIRES_AT = "expires_at"
 
 
 def _is_recent(event_id: str) -> bool:
@@ -42,36 +43,39 @@ def _is_recent(event_id: str) -> bool:
     return -_CLOCK_SKEW_SECONDS <= age <= settings.EVENT_LOOKUP_RECENT_SECONDS
 
 
-@functools.cache
-def _retry_delays() -> tuple[float, ...]:
-    """The sleeps before each retry of a recent id's miss: as many of _RETRY_DELAYS_SECONDS
-    as fit in EVENT_LOOKUP_RETRY_SECONDS. Fixed, so every recent miss costs the same."""
-    delays: list[float] = []
-    for delay in _RETRY_DELAYS_SECONDS:
-        if sum(delays) + delay > settings.EVENT_LOOKUP_RETRY_SECONDS:
-            break
-        delays.append(delay)
-    return tuple(delays)
-
-
-def _lookup_by_index(tenant_id: str, event_id: str) -> tuple[RawItem | None, int]:
+def _lookup_by_index(tenant_id: str, event_id: str) -> RawItem | None:
     """One Query of the id index, scoped to the tenant by a filter, so another tenant's
-    event and a missing one look the same. A miss is retried briefly, recent ids only."""
+    event and a missing one look the same."""
     condition = (Event.tenant_id == tenant_id) & (Event.expires_at > utcnow())
-    delays = _retry_delays() if _is_recent(event_id) else ()
-    attempts = 0
-    for delay in (0.0, *delays):
-        if delay:
-            time.sleep(delay)
-        attempts += 1
-        # No Limit: the id has one item, so this is always exactly one call, whoever owns it.
-        query = Event.event_id_index.query(
-            event_id, filter_condition=condition, attributes_to_get=list(READ_ATTRIBUTES)
+    # No Limit: the id has one item, so this is always exactly one call, whoever owns it.
+    query = Event.event_id_index.query(
+        event_id, filter_condition=condition, attributes_to_get=list(READ_ATTRIBUTES)
+    )
+    for page in query.page_iter:
+        if page["Items"]:
+            return dict(page["Items"][0])
+    return None
+
+
+def _lookup_by_key(tenant_id: str, event_id: str) -> RawItem | None:
+    """One strongly consistent GetItem of the tenant's item with this UUIDv7 id (its key
+    is derived from the id): it sees a write the id index may not show yet."""
+    range_key = created_key_of(event_id)
+    if range_key is None:
+        return None
+    item = (
+        event_connection()
+        .get_item(
+            tenant_id,
+            range_key=range_key,
+            consistent_read=True,
+            attributes_to_get=[*READ_ATTRIBUTES, _EXPIRES_AT],
         )
-        for page in query.page_iter:
-            if page["Items"]:
-                return page["Items"][0], attempts
-    return None, attempts
+        .get("Item")
+    )
+    if item is None or int(item.pop(_EXPIRES_AT)["N"]) <= int(utcnow().timestamp()):
+        return None  # missing, expired or deleted (a tombstone has expired)
+    return dict(item)
 
 
 @functools.cache
@@ -127,11 +131,14 @@ def event_item(*, tenant_id: str, event_id: str) -> RawItem:
     if not is_event_id(event_id):
         raise NotFoundError("Event not found.")
     started = time.monotonic()
-    attempts = 1
+    calls = 1
 
     def by_index() -> RawItem | None:
-        nonlocal attempts
-        item, attempts = _lookup_by_index(tenant_id, event_id)
+        nonlocal calls
+        item = _lookup_by_index(tenant_id, event_id)
+        if item is None and _is_recent(event_id):
+            calls += 1
+            item = _lookup_by_key(tenant_id, event_id)
         return item
 
     item, indexed = read_with_fallback(
@@ -144,7 +151,7 @@ def event_item(*, tenant_id: str, event_id: str) -> RawItem:
         event_id=event_id,
         method=method,
         found=item is not None,
-        attempts=attempts,
+        calls=calls,
         duration_ms=round((time.monotonic() - started) * 1000, 3),
     )
     if item is None:

@@ -12,14 +12,15 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from events.batch import put_events
-from events.fields import EventDraft
+from events.fields import EventDraft, event_connection
 from events.items import PendingItem, pending_event, pending_item, put_pending_item
 from events.models import (
     STATUS_ACKNOWLEDGED,
+    STATUS_DELETED,
     STATUS_PENDING,
     Event,
     IdempotencyRecord,
@@ -30,12 +31,14 @@ from observability.logging import get_logger
 from triggers.core.aws import dynamodb_connection
 from triggers.core.clock import utcnow
 from triggers.core.errors import (
+    CONDITION_FAILED,
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
     TriggersError,
     UnavailableCause,
     dynamodb_error_code,
+    permanent_write_error,
     unavailable_cause,
 )
 
@@ -51,9 +54,19 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACTION_CANCELLED = "TransactionCanceledException"
 _TRANSACTION_ATTEMPTS = 4
+# A keyed transaction's cancellation reasons other than these are permanent: no retry.
+_TRANSACTION_PASSING_REASONS = frozenset(
+    {
+        "None",
+        "ConditionalCheckFailed",
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +164,11 @@ def event_ingest(
         except TransactWriteError as exc:
             if dynamodb_error_code(exc) != _TRANSACTION_CANCELLED:
                 raise
-            reason = exc.cancellation_reasons[0] if exc.cancellation_reasons else None
+            reasons = exc.cancellation_reasons or []
+            for refused in reasons:
+                if refused is not None and refused.code not in _TRANSACTION_PASSING_REASONS:
+                    raise permanent_write_error(refused.code or "", refused.message or "") from None
+            reason = reasons[0] if reasons else None
             if reason is not None and reason.code == "ConditionalCheckFailed":
                 existing = _live_record(reason.raw_item)
                 if existing is not None and existing.request_hash != request_hash:
@@ -188,9 +205,9 @@ def event_ingest_batch(*, tenant_id: str, items: Sequence[BatchItem]) -> list[Ba
     """Store several events; one result per item, in order: the stored (or replayed)
     event, or the error that item alone met.
 
-    Items without an idempotency key go to DynamoDB in one BatchWriteItem; items with one
-    each go through the same transaction as a single POST. When every item is
-    unavailable, the whole request is (503), as a single POST would be.
+    Items without an idempotency key go to DynamoDB together (events.batch: conditional
+    puts in a transaction); items with one each go through the same transaction as a
+    single POST.
     """
     plain = [(index, item) for index, item in enumerate(items) if item.idempotency_key is None]
     results: dict[int, BatchResult] = _ingest_plain(tenant_id, plain)
@@ -211,32 +228,21 @@ def event_ingest_batch(*, tenant_id: str, items: Sequence[BatchItem]) -> list[Ba
         replayed=sum(isinstance(r, IngestedEvent) and r.replayed for r in ordered),
         failed=len(failed),
     )
-    if failed and len(failed) == len(ordered):
-        unavailable = [f for f in failed if isinstance(f, ServiceUnavailableError)]
-        if len(unavailable) == len(failed):
-            raise unavailable[0]  # nothing was stored, for reasons that pass: a 503
     return ordered
 
 
 def _ingest_plain(tenant_id: str, plain: list[tuple[int, BatchItem]]) -> dict[int, BatchResult]:
     events = {index: pending_item(tenant_id=tenant_id, draft=item.draft) for index, item in plain}
     try:
-        unwritten = put_events([event.item for event in events.values()])
+        failures = put_events([event.item for event in events.values()])
     except PynamoDBException as exc:  # the call itself failed: any of them may be stored
         cause = unavailable_cause(exc)
         if cause is None:
             raise
         return {index: ServiceUnavailableError(_MAYBE_STORED, cause=cause) for index in events}
     return {
-        index: (
-            ServiceUnavailableError(
-                "DynamoDB did not write it (throttled); retry it.",
-                cause=UnavailableCause.THROTTLED,
-            )
-            if event.key in unwritten
-            else _answer(event, replayed=False)
-        )
-        for index, event in events.items()
+        index: failures.get(position) or _answer(event, replayed=False)
+        for position, (index, event) in enumerate(events.items())
     }
 
 
@@ -254,8 +260,8 @@ def _ingest_keyed(tenant_id: str, item: BatchItem) -> BatchResult:
         return ServiceUnavailableError(_MAYBE_STORED, cause=cause)
 
 
-def _is_condition_failure(exc: UpdateError | DeleteError) -> bool:
-    return dynamodb_error_code(exc) == _CONDITION_FAILED
+def _is_condition_failure(exc: UpdateError) -> bool:
+    return dynamodb_error_code(exc) == CONDITION_FAILED
 
 
 def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
@@ -279,9 +285,12 @@ def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
     except UpdateError as exc:
         if not _is_condition_failure(exc):
             raise
-        try:  # acknowledged (or deleted) by a concurrent request
+        # Acknowledged (or deleted: a tombstone, or gone) by a concurrent request.
+        try:
             current = Event.get(event.tenant_id, event.created_key, consistent_read=True)
         except Event.DoesNotExist:
+            current = None
+        if current is None or current.status != STATUS_ACKNOWLEDGED:
             raise NotFoundError("Event not found.") from None
         logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True)
         return current
@@ -290,11 +299,31 @@ def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
 
 
 def event_delete(*, tenant_id: str, event_id: str) -> None:
+    """Delete the event: its payload and inbox keys go at once, and what is left is a
+    tombstone, already expired (every read skips it), that TTL removes later.
+
+    Not a DeleteItem: a producer's PutItem whose answer was lost may still be retried
+    by the SDK, and only an item under the key makes that retry's condition fail
+    (events.items.put_pending_item); with the key empty the event would come back.
+    """
     event = event_get(tenant_id=tenant_id, event_id=event_id)
+    now = utcnow()
     try:
-        event.delete(condition=Event.event_id.exists())
-    except DeleteError as exc:
+        event_connection().update_item(
+            event.tenant_id,
+            range_key=event.created_key,
+            actions=[
+                Event.status.set(STATUS_DELETED),
+                Event.expires_at.set(now - timedelta(seconds=1)),
+                Event.payload.remove(),
+                Event.inbox_tenant.remove(),
+                Event.inbox_source.remove(),
+                Event.inbox_event_type.remove(),
+            ],
+            condition=Event.expires_at > now,
+        )
+    except UpdateError as exc:
         if not _is_condition_failure(exc):
             raise
-        raise NotFoundError("Event not found.") from None
+        raise NotFoundError("Event not found.") from None  # deleted by a concurrent request
     logger.info("event_deleted", event_id=event_id)

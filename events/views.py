@@ -24,7 +24,7 @@ from events.serializers import (
     resolve_idempotency_key,
 )
 from events.validation import validate_batch_events, validated_event
-from triggers.core.errors import ValidationFailedError
+from triggers.core.errors import ServiceUnavailableError, ValidationFailedError
 from triggers.core.identity import tenant_of
 from triggers.http.api import ApiView, api_response
 from triggers.http.schema import with_errors
@@ -106,6 +106,9 @@ class EventBatchView(ApiView):
                 for data in valid.values()
             ],
         )
+        unavailable = [o for o in outcomes if isinstance(o, ServiceUnavailableError)]
+        if unavailable and len(unavailable) == len(validated):
+            raise unavailable[0]  # every event met a 503, none anything else: so does the batch
         results = [{"index": index, **data} for index, data in enumerate(validated)]
         for index, outcome in zip(valid, outcomes, strict=True):
             results[index] = {"index": index, **batch_result(outcome)}

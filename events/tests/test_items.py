@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.fields import EventDraft
-from events.items import pending_event, pending_item
+from events.items import created_key_of, pending_event, pending_item
 from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata, inbox_key
 
 TEXT = st.text(min_size=1, max_size=20)
@@ -54,15 +54,23 @@ def test_the_item_is_what_pynamodb_serializes_for_the_event(
 
     made = pending_item(tenant_id=tenant, draft=draft, now=now)
 
-    expected = as_pynamodb_writes_it(tenant, draft, made.event_id, now).serialize()
+    # kept to the millisecond, the id's own precision
+    to_the_millisecond = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    expected = as_pynamodb_writes_it(tenant, draft, made.event_id, to_the_millisecond).serialize()
     assert made.item == expected
     assert made.key == (tenant, expected["created_key"]["S"])
-    assert (made.created_at, made.source, made.event_type) == (now, source, event_type)
+    assert (made.created_at, made.source, made.event_type) == (
+        to_the_millisecond,
+        source,
+        event_type,
+    )
+    # and the id alone gives the item's key
+    assert created_key_of(made.event_id) == made.key[1]
 
 
 def test_the_model_form_reads_back_the_same_event() -> None:
     draft = EventDraft(source="s", event_type="t", payload='{"a":[1,2]}', metadata={})
-    now = datetime(2026, 11, 29, 8, 0, 0, 123456, tzinfo=UTC)
+    now = datetime(2026, 11, 29, 8, 0, 0, 123000, tzinfo=UTC)
 
     event = pending_event(tenant_id="t1", draft=draft, now=now)
 

@@ -1,6 +1,7 @@
 """Payloads round-trip over HTTP exactly (hypothesis): any Unicode text (NUL included),
-numbers at and past the limits of doubles, int64 and DynamoDB's 38 digits, nesting up
-to the documented depth; what cannot be stored is a clear 400, never a 500."""
+numbers at and past the limits of doubles, int64 and DynamoDB's 38 digits, each number
+token as sent, nesting up to the documented depth; what cannot be stored (a number past
+the documented limits, a lone surrogate, nesting too deep) is a clear 400, never a 500."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.testing import ApiClient, Server, assert_error, make_client
-from triggers.core.jsoncodec import MAX_NESTING
+from triggers.core.jsoncodec import MAX_NESTING, MAX_NUMBER_DIGITS
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +120,55 @@ def test_a_batch_event_nested_too_deep_fails_alone(producer: ApiClient, depth: i
     first, second = response.json()["results"]
     assert first["status"] == "pending"
     assert second["error"]["code"] == "VALIDATION_ERROR"
+
+
+NUMBER_TOKENS = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,40})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?", fullmatch=True
+)
+
+
+@HTTP_EXAMPLES
+@given(tokens=st.lists(NUMBER_TOKENS, min_size=1, max_size=5))
+def test_number_tokens_come_back_as_sent(producer: ApiClient, tokens: list[str]) -> None:
+    payload = '{"n":[' + ",".join(tokens) + "]}"
+    body = f'{{"source": "fuzz", "event_type": "numbers", "payload": {payload}}}'
+    created = post_raw(producer, body)
+    assert created.status_code == 201, created.text
+    fetched = producer.get(f"/v1/events/{created.json()['event_id']}")
+    assert f'"payload":{payload}' in fetched.text
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("1e99999999999999999999", "has an exponent out of range"),
+        ("-1e-99999999999999999999", "has an exponent out of range"),
+        ("9" * (MAX_NUMBER_DIGITS + 1), f"has more than {MAX_NUMBER_DIGITS} digits"),
+    ],
+)
+def test_a_number_past_the_limits_is_a_400_naming_it(
+    producer: ApiClient, token: str, problem: str
+) -> None:
+    payload = f'{{"a": {{"b": [1, {token}]}}}}'
+    body = f'{{"source": "fuzz", "event_type": "numbers", "payload": {payload}}}'
+    error = assert_error(post_raw(producer, body), 400, "VALIDATION_ERROR")
+    (message,) = error["details"]["payload"]
+    assert message.startswith(f"The number at a.b[1] {problem}.")
+
+    batch = f'{{"events": [{body}, {{"source": "s", "event_type": "t", "payload": {{"n": 1}}}}]}}'
+    response = producer.post(
+        "/v1/events/batch", data=batch.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    refused, stored = response.json()["results"]
+    assert refused["error"]["code"] == "VALIDATION_ERROR"
+    assert refused["error"]["details"]["payload"] == [message]
+    assert stored["status"] == "pending"
+
+
+def test_the_longest_number_allowed_round_trips(producer: ApiClient) -> None:
+    payload = '{"n":' + "9" * MAX_NUMBER_DIGITS + "}"
+    created = post_raw(producer, f'{{"source": "s", "event_type": "t", "payload": {payload}}}')
+    assert created.status_code == 201, created.text
+    fetched = producer.get(f"/v1/events/{created.json()['event_id']}")
+    assert json.loads(fetched.text)["payload"]["n"] == int("9" * MAX_NUMBER_DIGITS)

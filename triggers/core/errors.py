@@ -17,6 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 from triggers.core.deadline import DeadlineExceeded
 
 __all__ = [
+    "CONDITION_FAILED",
     "RETRY_AFTER_SECONDS",
     "ConflictError",
     "ErrorCode",
@@ -26,12 +27,17 @@ __all__ = [
     "TriggersError",
     "UnavailableCause",
     "ValidationFailedError",
+    "WriteRefusedError",
     "describe_error",
     "dynamodb_error_code",
     "error_body",
+    "permanent_write_error",
     "unavailable_cause",
 ]
 
+
+# DynamoDB's error code when a write's condition does not hold.
+CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 
 # Seconds a client is asked to wait when DynamoDB throttles or cannot be reached.
 RETRY_AFTER_SECONDS: Final = 1
@@ -49,6 +55,7 @@ class ErrorCode:
     UNSUPPORTED_MEDIA_TYPE: Final = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED: Final = "RATE_LIMITED"
     INTERNAL_ERROR: Final = "INTERNAL_ERROR"
+    WRITE_REFUSED: Final = "WRITE_REFUSED"
     SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
 
 
@@ -85,6 +92,14 @@ class PayloadTooLargeError(TriggersError):
     status_code = 413
     code = ErrorCode.PAYLOAD_TOO_LARGE
     default_message = "The request body is too large."
+
+
+class WriteRefusedError(TriggersError):
+    """500: DynamoDB refused a write for a reason retrying cannot change (a bug or a
+    misconfiguration, never the client's to fix by waiting)."""
+
+    code = ErrorCode.WRITE_REFUSED
+    default_message = "The event could not be stored."
 
 
 class ServiceUnavailableError(TriggersError):
@@ -161,6 +176,19 @@ def unavailable_cause(exc: BaseException) -> str | None:
     if code in _SERVER_ERROR_CODES:
         return UnavailableCause.SERVER_ERROR
     return None
+
+
+def permanent_write_error(reason: str, message: str) -> TriggersError:
+    """The error for a write DynamoDB refused for good: `reason` is its error code or a
+    transaction's cancellation reason, `message` its own words (never shown to clients)."""
+    if reason in {"ValidationError", "ValidationException"} and "size" in message.lower():
+        return PayloadTooLargeError(
+            "The event is larger than DynamoDB stores in one item (400 KB).",
+            details={"reason": "item_size"},
+        )
+    return WriteRefusedError(
+        "DynamoDB refused to store the event; retrying will not help.", details={"reason": reason}
+    )
 
 
 def error_body(

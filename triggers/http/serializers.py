@@ -9,7 +9,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from triggers.core.jsoncodec import MAX_NESTING, JSONNestingError, JSONTextError, dumps_exact
+from triggers.core.jsoncodec import (
+    MAX_NESTING,
+    MAX_NUMBER_DIGITS,
+    JSONNestingError,
+    JSONNumberError,
+    JSONTextError,
+    dumps_exact,
+    find_number_problem,
+)
 
 
 # Rejects top-level fields it does not declare, instead of silently dropping them.
@@ -36,13 +44,17 @@ class StrictCharField(serializers.CharField):
 
 @extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
-    """A non-empty JSON object in; its compact JSON text (numbers verbatim) out of validation."""
+    """A non-empty JSON object in; its compact JSON text (number tokens verbatim) out."""
 
     default_error_messages = {
         "not_object": "Must be a JSON object.",
         "empty": "Must not be empty.",
         "unencodable": "Contains text that is not valid Unicode.",
         "too_deep": f"Nested more than {MAX_NESTING} levels deep.",
+        "bad_number": (
+            "The number at {where}. Numbers may have at most "
+            f"{MAX_NUMBER_DIGITS} digits and an exponent a decimal can hold."
+        ),
     }
 
     def to_internal_value(self, data: Any) -> str:
@@ -54,6 +66,8 @@ class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
             return dumps_exact(data).decode("utf-8")
         except JSONNestingError:
             self.fail("too_deep")
+        except JSONNumberError:
+            self.fail("bad_number", where=find_number_problem(data))
         except JSONTextError:
             self.fail("unencodable")
 
@@ -63,7 +77,7 @@ class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
 
 @extend_schema_field(OpenApiTypes.ANY)
 class JSONValueField(serializers.Field[Any, Any, Any, Any]):
-    """Any JSON value, as parsed (numbers as exact Decimals); validated elsewhere."""
+    """Any JSON value, as parsed (numbers as JSONNumber tokens); validated elsewhere."""
 
     def to_internal_value(self, data: Any) -> Any:
         return data
