@@ -82,6 +82,7 @@ def main() -> None:
         tmp = Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="triggers-perf-")))
         stack = resources.enter_context(perf_stack(tmp, moto=True))
         env = stack.env
+        variants: dict[str, tuple[Path, dict[str, str]]]
         if options.kind == "revision":
             before = resources.enter_context(worktree(options.revision))
             after = resources.enter_context(worktree(options.after)) if options.after else ROOT
