@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -268,6 +269,11 @@ class ManualClock:
         return self.now
 
 
+def unknown_api_key() -> str:
+    """A key of the service's shape that matches no key (a fresh one each call)."""
+    return "trg_" + secrets.token_urlsafe(32)
+
+
 def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str = "") -> None:
     """Wait until `condition()` holds (a test waits for conditions, never for time); fail
     after `timeout` seconds, which is a hang detector, never a measurement."""
@@ -316,7 +322,11 @@ def counting_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> It
     own DynamoDB work."""
     # No rate limit: its leases (one UpdateItem per window) would land in the counts.
     env = server_env(
-        tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600", RATE_LIMIT_ENABLED="false"
+        tables,
+        WEB_CONCURRENCY="1",
+        API_KEY_CACHE_SECONDS="3600",
+        API_KEY_MISS_CACHE_SECONDS="3600",
+        RATE_LIMIT_ENABLED="false",
     )
     with running_server(tmp_path_factory.mktemp("counting"), env) as running:
         yield running

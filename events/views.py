@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import selectors, services
-from events.batch import MAX_BATCH_ITEMS
 from events.fields import EventDraft
 from events.rendering import ack_json, batch_json, created_json, item_json
 from events.serializers import (
@@ -72,13 +71,8 @@ class EventBatchView(ApiView):
     """Ingest 1-25 events in one request; each event succeeds or fails on its own."""
 
     @property
-    def max_body_bytes(self) -> int:  # read by the JSON parser: 25 events at their limit
-        return int(settings.MAX_EVENT_BYTES) * MAX_BATCH_ITEMS
-
-    def rate_limit_cost(self, request: Request) -> int:  # read by the rate limit
-        """A batch counts as its number of events (a malformed one as one request)."""
-        events = request.data.get("events") if isinstance(request.data, dict) else None
-        return len(events) if isinstance(events, list) and events else 1
+    def max_body_bytes(self) -> int:  # read by the JSON parser
+        return int(settings.MAX_BATCH_BYTES)
 
     @extend_schema(
         operation_id="events_batch_create",
@@ -94,6 +88,7 @@ class EventBatchView(ApiView):
             )
         body = EventBatchInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        self.charge(request, len(body.validated_data["events"]) - 1)  # a batch counts as its events
         validated = validate_batch_events(body.validated_data["events"])
         valid = {index: data for index, data in enumerate(validated) if "error" not in data}
         outcomes = services.event_ingest_batch(

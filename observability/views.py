@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -7,6 +8,7 @@ from rest_framework.response import Response
 
 from observability.health import health_report, liveness_report
 from observability.serializers import HealthSerializer, LivenessSerializer
+from triggers.core.errors import RETRY_AFTER_SECONDS
 from triggers.http.api import ApiView, api_response
 
 
@@ -24,7 +26,11 @@ class HealthView(ApiView):
     )
     def get(self, request: Request) -> Response:
         report = health_report()
-        return api_response(request, report, status=200 if report["status"] == "healthy" else 503)
+        if report["status"] == "healthy":
+            return api_response(request, report)
+        # Like every 503: when to ask again (the check is cached that long at most).
+        retry_after = str(max(settings.HEALTH_CACHE_SECONDS, RETRY_AFTER_SECONDS))
+        return api_response(request, report, status=503, headers={"Retry-After": retry_after})
 
 
 class LivenessView(ApiView):

@@ -30,11 +30,23 @@ STAGE = env_str("STAGE", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 TABLE_PREFIX = env_str("TABLE_PREFIX", "triggers")
 MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=350 * 1024)
+# A batch's whole body. Parsing JSON takes up to ~25x its size in memory (a body of
+# `{}`s), so 2 MiB bounds one parse near 55 MB (docs/SECURITY.md "Memory").
+MAX_BATCH_BYTES = env_int(
+    "MAX_BATCH_BYTES", 2 * 1024 * 1024, minimum=MAX_EVENT_BYTES, maximum=4_000_000
+)
+# Bodies over MAX_EVENT_BYTES (only batches can be) a worker process reads and parses at
+# once; past it a request is answered 503 with Retry-After before its body is read.
+LARGE_BODIES_PER_WORKER = env_int("LARGE_BODIES_PER_WORKER", 1, minimum=1)
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7, minimum=1)
 IDEMPOTENCY_TTL_HOURS = env_int("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30, minimum=0)
 # Active keys a process caches at once; past it the cache evicts a third of its entries.
 API_KEY_CACHE_MAX_KEYS = env_int("API_KEY_CACHE_MAX_KEYS", 10_000, minimum=10)
+# Well-formed keys that match no key are remembered as unknown this long (each try would
+# otherwise cost a GetItem), at most API_KEY_CACHE_MAX_KEYS of them, apart from the
+# known keys; a key created meanwhile works after at most this long.
+API_KEY_MISS_CACHE_SECONDS = env_int("API_KEY_MISS_CACHE_SECONDS", 10, minimum=0)
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5, minimum=0)
 
 # Proxies in front of the service that append to X-Forwarded-For (on Elastic Beanstalk:
@@ -97,6 +109,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "observability.middleware.RequestContextMiddleware",
+    "triggers.http.large_bodies.LargeBodyGateMiddleware",
     "triggers.core.deadline.DynamoDBDeadlineMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
@@ -123,7 +136,13 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": API_KEY_CACHE_MAX_KEYS + 10},
-    }
+    },
+    # Keys known not to exist (triggers.auth.selectors), apart from the known ones.
+    "api-key-misses": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-key-misses",
+        "OPTIONS": {"MAX_ENTRIES": API_KEY_CACHE_MAX_KEYS},
+    },
 }
 # The body limit is enforced by the JSON parser (413); Django's own check would give a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from devstack.localstack import ROOT
-from devstack.testing import Server, make_client
+from devstack.testing import Server, make_client, unknown_api_key
 
 pytestmark = pytest.mark.integration
 
@@ -73,14 +73,14 @@ def logged(
     api.get(f"/v1/events/{created['event_id']}")
     api.post(f"/v1/events/{created['event_id']}/ack")
     api.delete(f"/v1/events/{created['event_id']}")
-    api.get("/v1/inbox", headers={"X-API-Key": "trg_" + "0" * 40})
-    requests.get(broken_server.url + "/v1/inbox", headers={"X-API-Key": "x" * 30}, timeout=30)
+    api.get("/v1/inbox", headers={"X-API-Key": unknown_api_key()})
+    requests.get(broken_server.url + "/v1/inbox", headers=api_key_header(), timeout=30)
     requests.get(unreachable_server.url + "/v1/inbox", headers=api_key_header(), timeout=30)
     return server.log_lines() + broken_server.log_lines() + unreachable_server.log_lines()
 
 
 def api_key_header() -> dict[str, str]:
-    return {"X-API-Key": "trg_" + "1" * 40}
+    return {"X-API-Key": unknown_api_key()}
 
 
 def test_docs_have_the_queries_the_issue_asks_for() -> None:

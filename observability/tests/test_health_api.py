@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from devstack.testing import ApiClient, Server, assert_error
+from devstack.testing import ApiClient, Server, assert_error, unknown_api_key
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +23,7 @@ def test_health_needs_no_key_and_reports_dynamodb(anonymous: ApiClient) -> None:
 def test_health_is_503_when_dynamodb_is_unreachable(unreachable_server: Server) -> None:
     response = requests.get(unreachable_server.url + "/v1/health", timeout=30)
     assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1  # like every 503
     body = response.json()
     assert body["status"] == "unhealthy"
     assert body["checks"]["dynamodb"] == {"status": "unhealthy", "error": "EndpointConnectionError"}
@@ -44,7 +45,7 @@ def test_liveness_answers_without_dynamodb(unreachable_server: Server) -> None:
 def test_requests_get_503_with_retry_after_when_dynamodb_is_unreachable(
     unreachable_server: Server,
 ) -> None:
-    headers = {"X-API-Key": "trg_any-key-at-all-000000000000000000000"}
+    headers = {"X-API-Key": unknown_api_key()}
     response = requests.get(unreachable_server.url + "/v1/inbox", headers=headers, timeout=30)
     assert_error(response, 503, "SERVICE_UNAVAILABLE")
     assert response.headers["Retry-After"] == "1"

@@ -14,6 +14,7 @@ from devstack.testing import (
     assert_error,
     running_server,
     server_env,
+    unknown_api_key,
 )
 
 pytestmark = pytest.mark.integration
@@ -109,7 +110,7 @@ def test_level_follows_the_status_class(server: Server, api: ApiClient) -> None:
 def test_failed_authentication_is_logged_with_a_reason_and_masked_key(
     server: Server, anonymous: ApiClient
 ) -> None:
-    key = "trg_" + uuid.uuid4().hex + uuid.uuid4().hex
+    key = unknown_api_key()
     request_id = f"test-{uuid.uuid4().hex}"
     anonymous.get("/v1/inbox", headers={"X-API-Key": key, "X-Request-ID": request_id})
     (failure,) = [
@@ -125,7 +126,7 @@ def test_unhandled_error_logs_one_request_failed_with_the_traceback_as_fields(
     broken_server: Server,
 ) -> None:
     request_id = f"test-{uuid.uuid4().hex}"
-    headers = {"X-API-Key": "trg_" + "x" * 40, "X-Request-ID": request_id}
+    headers = {"X-API-Key": unknown_api_key(), "X-Request-ID": request_id}
 
     response = requests.get(broken_server.url + "/v1/inbox", headers=headers, timeout=30)
 

@@ -14,14 +14,13 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from observability.logging import get_logger
-from triggers.auth.selectors import api_key_identity
+from triggers.auth.selectors import api_key_identity, is_api_key_shaped
 from triggers.core.identity import ApiKeyIdentity
 
 logger = get_logger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
 
-_MAX_KEY_LENGTH = 256
 _VISIBLE_PREFIX = 8
 
 
@@ -53,8 +52,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             logger.warning("authentication_failed", reason="missing_key")
             return None  # IsAuthenticated answers 401
         structlog.contextvars.bind_contextvars(api_key=mask_api_key(raw_key))
-        if not 0 < len(raw_key) <= _MAX_KEY_LENGTH:
-            raise _refuse("malformed_key")
+        if not is_api_key_shaped(raw_key):
+            raise _refuse("malformed_key")  # no key has that shape: no DynamoDB call
         identity = api_key_identity(raw_key=raw_key)
         if identity is None:
             raise _refuse("unknown_key")

@@ -10,7 +10,13 @@ from triggers.auth.selectors import api_key_hash
 from triggers.core.clock import utcnow
 from triggers.core.errors import NotFoundError, ValidationFailedError
 
-__all__ = ["API_KEY_PREFIX", "TENANT_ID_PATTERN", "api_key_create", "api_key_revoke"]
+__all__ = [
+    "API_KEY_PREFIX",
+    "TENANT_ID_PATTERN",
+    "api_key_create",
+    "api_key_revoke",
+    "api_keys_revoke",
+]
 
 API_KEY_PREFIX = "trg_"
 # Tenant ids become part of index keys ("{tenant}#{source}"): no "#", no spaces.
@@ -63,12 +69,34 @@ def api_key_create(
     return raw_key, record
 
 
+def _revoked(record: ApiKey) -> ApiKey:
+    if record.revoked_at is None:
+        record.update(actions=[ApiKey.revoked_at.set(utcnow())])
+    return record
+
+
 def api_key_revoke(*, raw_key: str) -> ApiKey:
     """Revoke a key; requests stop authenticating within API_KEY_CACHE_SECONDS."""
     try:
         record = ApiKey.get(api_key_hash(raw_key), consistent_read=True)
     except ApiKey.DoesNotExist:
         raise NotFoundError("No such API key.") from None
-    if record.revoked_at is None:
-        record.update(actions=[ApiKey.revoked_at.set(utcnow())])
-    return record
+    return _revoked(record)
+
+
+def api_keys_revoke(*, tenant_id: str, prefix: str | None = None) -> list[ApiKey]:
+    """Revoke the tenant's keys that start with `prefix` (its first characters, as logs
+    and `create_api_key` show them: `trg_xxxx`), or all of them without one. Returns
+    them (already revoked ones included); effective within API_KEY_CACHE_SECONDS.
+
+    Keys are stored by digest only, so they are found by a Scan of the keys table
+    (an operator's command, not a request path)."""
+    condition = ApiKey.tenant_id == tenant_id
+    if prefix is not None:
+        condition &= ApiKey.key_prefix.startswith(prefix[: len(API_KEY_PREFIX) + 4])
+    found = [
+        record
+        for record in ApiKey.scan(condition, consistent_read=True)
+        if prefix is None or prefix.startswith(record.key_prefix)
+    ]
+    return [_revoked(record) for record in found]

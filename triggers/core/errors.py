@@ -125,6 +125,7 @@ class UnavailableCause:
     SERVER_ERROR: Final = "server_error"  # DynamoDB answered 5xx, after retries
     CONFLICT: Final = "conflict"  # concurrent transactions on one idempotency key
     SCAN_BUSY: Final = "scan_busy"  # lookup fallback: too many Scans in this process
+    LARGE_BODIES: Final = "large_bodies"  # too many large bodies in this process at once
     SCAN_BUDGET: Final = "scan_budget"  # lookup fallback: the Scan's read budget ran out
 
 

@@ -28,6 +28,15 @@ class ApiView(APIView):
         if _has_body(request) and not request.content_type:
             raise UnsupportedMediaType("", detail="Content-Type must be application/json.")
 
+    def charge(self, request: Request, cost: int) -> None:
+        """Charge the request `cost` more, after the one its throttles charged before the
+        body was read (a batch counts as its events): each throttle with a
+        `charge(request, view, cost)` decides, and raises when the caller cannot pay."""
+        for throttle in self.get_throttles():
+            charge = getattr(throttle, "charge", None)
+            if charge is not None:
+                charge(request, self, cost)
+
     def throttled(self, request: Request, wait: float | None) -> NoReturn:
         # DRF appends "Expected available in N seconds."; Retry-After says the same.
         raise Throttled(wait=max(1.0, wait or 1.0), detail="Rate limit exceeded for this API key.")

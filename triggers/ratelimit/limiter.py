@@ -99,7 +99,7 @@ class RateLimiter:
         return max(math.ceil(limits.rate * self._window_seconds), limits.burst)
 
     def check(self, key_hash: str, limits: Limits, cost: int = 1) -> Decision:
-        cost = max(1, min(cost, limits.burst))  # a batch larger than the burst costs the burst
+        cost = max(1, min(cost, limits.burst))  # callers refuse more than the burst
         state = self._state(key_hash, limits)
         with state.lock:
             now = self._monotonic()

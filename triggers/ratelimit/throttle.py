@@ -1,9 +1,11 @@
 """The DRF throttle every authenticated request passes, and the headers it earns.
 
 DRF checks throttles after authentication and permissions, so only requests with a
-valid key are counted; a view may say what a request costs (`rate_limit_cost`, the
-batch endpoint's number of events). The decision becomes `X-RateLimit-*` headers,
-which `ApiView.finalize_response` writes on every answer (`add_response_headers`).
+valid key are counted, and before the view reads the body: a request pays its token
+before its body is parsed, and pays it even when the body turns out malformed. A batch
+then pays for the rest of its events (`ApiView.charge`). The decision becomes
+`X-RateLimit-*` headers, which `ApiView.finalize_response` writes on every answer
+(`add_response_headers`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from rest_framework.throttling import BaseThrottle
 
 from observability import metrics
 from observability.logging import get_logger
+from triggers.core.errors import ValidationFailedError
 from triggers.core.identity import ApiKeyIdentity
 from triggers.http.headers import add_response_headers
 from triggers.ratelimit.leases import lease
-from triggers.ratelimit.limiter import Limits, RateLimiter
+from triggers.ratelimit.limiter import Decision, Limits, RateLimiter
 
 __all__ = ["ApiKeyRateThrottle", "limiter"]
 
@@ -58,7 +61,33 @@ def limits_of(identity: ApiKeyIdentity) -> Limits:
     )
 
 
+def _decide(request: Request, identity: ApiKeyIdentity, cost: int) -> Decision:
+    """Charge the key `cost` tokens, write the rate-limit headers, log and count a refusal."""
+    limits = limits_of(identity)
+    decision = limiter().check(identity.key_hash, limits, cost)
+    add_response_headers(
+        request,
+        {
+            "X-RateLimit-Limit": str(decision.limit),
+            "X-RateLimit-Remaining": str(decision.remaining),
+            "X-RateLimit-Reset": str(decision.reset_seconds),
+        },
+    )
+    if not decision.allowed:
+        logger.warning(
+            "rate_limited",
+            cost=cost,
+            rate_limit_per_second=limits.rate,
+            rate_limit_burst=limits.burst,
+            retry_after_seconds=decision.retry_after_seconds,
+        )
+        metrics.record_rate_limited()
+    return decision
+
+
 class ApiKeyRateThrottle(BaseThrottle):
+    """Every request costs one token, charged before its body is read or parsed."""
+
     def __init__(self) -> None:
         self._retry_after = 0
 
@@ -66,29 +95,28 @@ class ApiKeyRateThrottle(BaseThrottle):
         identity = request.user
         if not settings.RATE_LIMIT_ENABLED or not isinstance(identity, ApiKeyIdentity):
             return True
-        cost_of = getattr(view, "rate_limit_cost", None)
-        cost = cost_of(request) if cost_of is not None else 1
-        limits = limits_of(identity)
-        decision = limiter().check(identity.key_hash, limits, cost)
-        add_response_headers(
-            request,
-            {
-                "X-RateLimit-Limit": str(decision.limit),
-                "X-RateLimit-Remaining": str(decision.remaining),
-                "X-RateLimit-Reset": str(decision.reset_seconds),
-            },
-        )
-        if not decision.allowed:
-            self._retry_after = decision.retry_after_seconds
-            logger.warning(
-                "rate_limited",
-                cost=cost,
-                rate_limit_per_second=limits.rate,
-                rate_limit_burst=limits.burst,
-                retry_after_seconds=decision.retry_after_seconds,
-            )
-            metrics.record_rate_limited()
+        decision = _decide(request, identity, 1)
+        self._retry_after = decision.retry_after_seconds
         return decision.allowed
 
     def wait(self) -> float:
         return self._retry_after
+
+    def charge(self, request: Request, view: Any, cost: int) -> None:
+        """Charge `cost` more (ApiView.charge: a batch's events beyond its request's own
+        token). Raises Throttled (429 with Retry-After) when the key cannot pay now, and
+        ValidationFailedError when it never could: 1 + `cost` over its burst."""
+        identity = request.user
+        if not settings.RATE_LIMIT_ENABLED or not isinstance(identity, ApiKeyIdentity):
+            return
+        burst = limits_of(identity).burst
+        if cost + 1 > burst:
+            raise ValidationFailedError(
+                f"This key may send at most {burst} events at once (its burst); "
+                f"this batch has {cost + 1}. Send them in smaller batches.",
+                details={"events": [f"More events than this key's burst ({burst})."]},
+            )
+        if cost > 0:
+            decision = _decide(request, identity, cost)
+            if not decision.allowed:
+                view.throttled(request, decision.retry_after_seconds)

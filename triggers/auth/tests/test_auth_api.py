@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
-from devstack.testing import ApiClient, Server, assert_error, make_client
+from devstack.testing import ApiClient, Server, assert_error, make_client, unknown_api_key
 from triggers.auth.services import api_key_revoke
 
 pytestmark = pytest.mark.integration
@@ -22,6 +23,7 @@ def test_missing_key_is_a_401(anonymous: ApiClient) -> None:
     "headers",
     [
         {"X-API-Key": "trg_this-key-does-not-exist-0000000000000000"},
+        {"X-API-Key": unknown_api_key()},
         {"X-API-Key": ""},
         {"X-API-Key": "k" * 5000},
         {"Authorization": "Bearer trg_nope"},
@@ -78,3 +80,31 @@ def test_keys_never_appear_in_responses_or_logs(server: Server, anonymous: ApiCl
         for response in responses:
             assert key not in response.text
             assert key not in str(response.headers)
+
+
+def auth_failure(server: Server, response: requests.Response) -> tuple[str, int]:
+    """(the reason logged, the request's DynamoDB calls) of a refused request."""
+    assert_error(response, 401, "UNAUTHORIZED")
+    reason = server.line(response, "authentication_failed")["reason"]
+    return reason, server.line(response, "request_finished")["dynamodb_calls"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["trg_short", "trg_" + "a" * 44, "xyz_" + "a" * 43, "trg_" + "a" * 42 + "=", "k" * 5000],
+)
+def test_a_key_of_the_wrong_shape_costs_no_lookup(counting_server: Server, key: str) -> None:
+    anonymous = ApiClient(base_url=counting_server.url, api_key=None, tenant_id="")
+    response = anonymous.get("/v1/inbox", headers={"X-API-Key": key})
+    assert auth_failure(counting_server, response) == ("malformed_key", 0)
+
+
+def test_an_unknown_key_is_looked_up_once_then_remembered(counting_server: Server) -> None:
+    anonymous = ApiClient(base_url=counting_server.url, api_key=None, tenant_id="")
+    headers = {"X-API-Key": unknown_api_key()}
+    first = auth_failure(counting_server, anonymous.get("/v1/inbox", headers=headers))
+    again = [
+        auth_failure(counting_server, anonymous.get("/v1/inbox", headers=headers)) for _ in range(3)
+    ]
+    assert first == ("unknown_key", 1)
+    assert again == [("unknown_key", 0)] * 3

@@ -51,6 +51,32 @@ def test_revoke_api_key_revokes_and_is_safe_to_repeat(tables: str) -> None:
     assert ApiKey.get(api_key_hash(raw_key)).revoked_at is not None
 
 
+def test_revoke_by_prefix_or_all_of_a_tenants_keys(tables: str) -> None:
+    def create(tenant: str) -> str:
+        return run_command("create_api_key", "--tenant", tenant).strip().splitlines()[-1]
+
+    def revoked() -> list[bool]:
+        return [
+            ApiKey.get(api_key_hash(key), consistent_read=True).revoked_at is not None
+            for key in (first, second, other)
+        ]
+
+    first, second, other = create("prefix-tenant"), create("prefix-tenant"), create("other-t")
+
+    by_prefix = run_command("revoke_api_key", "--tenant", "prefix-tenant", "--prefix", first[:8])
+    assert f"{first[:8]}…" in by_prefix
+    assert first not in by_prefix
+    assert revoked() == [True, False, False]
+
+    everything = run_command("revoke_api_key", "--tenant", "prefix-tenant", "--all")
+    assert "2 key(s)" in everything
+    assert revoked() == [True, True, False]
+    with pytest.raises(CommandError, match="No key of tenant 'nobody' matches"):
+        run_command("revoke_api_key", "--tenant", "nobody", "--all")
+    with pytest.raises(CommandError, match="need --tenant"):
+        run_command("revoke_api_key", "--all")
+
+
 def test_revoke_unknown_key_fails_clearly(tables: str) -> None:
     with pytest.raises(CommandError, match="No such API key"):
         run_command("revoke_api_key", "--key", "trg_unknown")

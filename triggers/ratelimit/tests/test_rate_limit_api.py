@@ -88,11 +88,39 @@ def test_a_batch_counts_as_its_events(one_worker: Server) -> None:
     start_of_a_window()
 
     assert client.post("/v1/events/batch", json=batch(25)).status_code == 200
+    # 10 more cannot be paid: refused, though its request paid its one token first
     too_many = client.post("/v1/events/batch", json=batch(10))
     assert_error(too_many, 429, "RATE_LIMITED")
-    assert client.post("/v1/events/batch", json=batch(5)).status_code == 200
+    assert client.post("/v1/events/batch", json=batch(4)).status_code == 200
+    assert_error(client.post("/v1/events/batch", json=batch(1)), 429, "RATE_LIMITED")
     reader = make_client(one_worker, client.tenant_id)  # the tenant's other key, unspent
-    assert len(reader.get("/v1/inbox?limit=100").json()["events"]) == 30  # the 10: not stored
+    assert len(reader.get("/v1/inbox?limit=100").json()["events"]) == 29  # the 10: not stored
+
+
+def test_a_batch_larger_than_the_burst_is_refused_as_it_never_could_pass(
+    one_worker: Server,
+) -> None:
+    client = make_client(one_worker, rate_limit_per_second=100, rate_limit_burst=5)
+    error = assert_error(client.post("/v1/events/batch", json=batch(6)), 400, "VALIDATION_ERROR")
+    assert "at most 5 events at once" in error["message"]
+    assert error["details"] == {"events": ["More events than this key's burst (5)."]}
+    assert client.post("/v1/events/batch", json=batch(5)).status_code == 200
+
+
+def test_a_request_pays_before_its_body_is_parsed(one_worker: Server) -> None:
+    # GIVEN a key with a burst of 3, and bodies that cannot even be parsed
+    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=3)
+    start_of_a_window()
+    malformed = {"data": b'{"events": [', "headers": {"Content-Type": "application/json"}}
+
+    # WHEN three are sent, THEN each is a 400 that still spent a token
+    for _ in range(3):
+        assert_error(client.post("/v1/events/batch", **malformed), 400, "VALIDATION_ERROR")
+
+    # AND the next request, malformed or not, is refused before its body is read
+    refused = client.post("/v1/events/batch", **malformed)
+    assert_error(refused, 429, "RATE_LIMITED")
+    assert_error(client.post("/v1/events/batch", json=batch(1)), 429, "RATE_LIMITED")
 
 
 def test_every_authenticated_answer_carries_the_headers_and_no_other_does(
