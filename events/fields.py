@@ -62,8 +62,8 @@ _STORED_UTC_SUFFIX: Final = "+0000"
 @dataclass(frozen=True, slots=True)
 class TextRule:
     """A producer's text, as DRF's CharField takes it: a string, trimmed, not blank, at
-    most `max_length` characters, no NUL or lone surrogate; with `pattern`, matching it
-    whole; with `choices`, exactly one of them (untrimmed)."""
+    most `max_length` characters, no NUL or lone surrogate; with `pattern` (one character
+    class and "+"), matching it whole; with `choices`, exactly one of them (untrimmed)."""
 
     max_length: int = 0
     pattern: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from events.batch import MAX_BATCH_ITEMS
@@ -18,8 +19,9 @@ from triggers.http.serializers import (
     JSONObjectTextField,
     JSONValueField,
     RawJSONField,
-    StrictCharField,
     StrictSerializer,
+    trimmed_text_field,
+    trimmed_text_pattern,
 )
 
 __all__ = ["TEXT_FIELD_MAX_LENGTH"]  # and the serializers below
@@ -37,13 +39,29 @@ def _derived(name: str, base: type[Any], fields: dict[str, Any], doc: str) -> Se
 def _input_text(rule: TextRule, *, required: bool) -> serializers.Field[Any, Any, Any, Any]:
     if rule.choices:
         return serializers.ChoiceField(choices=rule.choices, required=required)
-    validators = [RegexValidator(f"^{rule.pattern}$", rule.pattern_message)] if rule.pattern else []
-    return StrictCharField(required=required, max_length=rule.max_length, validators=validators)
+    if rule.pattern is None:
+        return trimmed_text_field(required=required, max_length=rule.max_length)
+    # A pattern is one character class repeated (TextRule.pattern): the schema bounds it.
+    core = rule.pattern.removesuffix("+")
+    validators = [RegexValidator(f"^{rule.pattern}$", rule.pattern_message)]
+    return trimmed_text_field(
+        required=required, max_length=rule.max_length, core=core, validators=validators
+    )
 
 
 def _metadata_rule(name: str) -> TextRule:
     (rule,) = [field.rule for field in METADATA_FIELDS if field.name == name]
     return rule
+
+
+def _idempotency_key_pattern() -> str:
+    rule = _metadata_rule("idempotency_key")
+    assert rule.pattern is not None  # noqa: S101 - the key's rule has one
+    return trimmed_text_pattern(rule.max_length, core=rule.pattern.removesuffix("+"))
+
+
+# The Idempotency-Key header's schema: the rule of metadata.idempotency_key.
+IDEMPOTENCY_KEY_PATTERN = _idempotency_key_pattern()
 
 
 class IdempotencyKeyHeaderSerializer(serializers.Serializer[Any]):
@@ -164,25 +182,54 @@ class BatchErrorSerializer(serializers.Serializer[Any]):
     details = serializers.DictField()
 
 
-class BatchResultSerializer(serializers.Serializer[Any]):
-    """One event's outcome: the stored event's fields, or `error`."""
+class BatchStoredResultSerializer(serializers.Serializer[Any]):
+    """One event stored (or, with its idempotency key, replayed)."""
 
-    index = serializers.IntegerField()
-    event_id = serializers.CharField(required=False)
-    created_at = serializers.DateTimeField(required=False)
-    status = serializers.CharField(required=False)
-    replayed = serializers.BooleanField(required=False)
-    error = BatchErrorSerializer(required=False)
+    index = serializers.IntegerField(min_value=0, max_value=MAX_BATCH_ITEMS - 1)
+    event_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    replayed = serializers.BooleanField()
+
+
+class BatchFailedResultSerializer(serializers.Serializer[Any]):
+    """One event not stored, and why: the error that event alone met (400, 409, 413, 500
+    and 503 codes, as POST /v1/events would answer them)."""
+
+    index = serializers.IntegerField(min_value=0, max_value=MAX_BATCH_ITEMS - 1)
+    error = BatchErrorSerializer()
 
 
 class EventBatchResponseSerializer(_RequestIdMixin):
-    results = BatchResultSerializer(many=True)
+    results = PolymorphicProxySerializer(
+        component_name="BatchResult",
+        serializers=[BatchStoredResultSerializer, BatchFailedResultSerializer],
+        resource_type_field_name=None,
+        many=True,
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_BATCH_ITEMS,
+        "items": {"anyOf": [{"$ref": "#/components/schemas/EventInRequest"}, {}]},
+        "description": (
+            f"1-{MAX_BATCH_ITEMS} events. Each is validated on its own, exactly as POST "
+            "/v1/events validates one (EventInRequest): an event that is not valid fails alone, "
+            "in its own result, and the request is still a 200."
+        ),
+    }
+)
+class _BatchEventsDocsField(serializers.ListField):
+    pass
 
 
 class EventBatchInDocsSerializer(serializers.Serializer[Any]):
     """The batch body as documented: 1-25 events, each as POST /v1/events takes it."""
 
-    events = EventInSerializer(many=True)
+    events = _BatchEventsDocsField()
 
 
 def batch_error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +11,7 @@ from events import selectors, services
 from events.fields import EventDraft
 from events.rendering import ack_json, batch_json, created_json, item_json
 from events.serializers import (
+    IDEMPOTENCY_KEY_PATTERN,
     EventAckResponseSerializer,
     EventBatchInDocsSerializer,
     EventBatchInSerializer,
@@ -41,9 +41,12 @@ class EventCollectionView(ApiView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                OpenApiTypes.STR,
+                {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
                 OpenApiParameter.HEADER,
-                description="Makes the request safe to retry for 24 h.",
+                description=(
+                    "Makes the request safe to retry for 24 h: 1-255 printable ASCII "
+                    "characters without spaces, as metadata.idempotency_key."
+                ),
             )
         ],
         responses=with_errors(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from triggers.core.errors import ErrorCode
 from triggers.http.exceptions import django_error_response
+from triggers.http.schema import SchemaView
 
 urlpatterns = [
     path("v1/", include("events.urls")),
     path("v1/", include("inbox.urls")),
     path("v1/", include("observability.urls")),
-    path("v1/schema", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("v1/schema", SchemaView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 

@@ -244,3 +244,12 @@ def test_concurrent_duplicates_produce_exactly_one_event(api: ApiClient) -> None
     assert statuses.count(200) == 7, statuses
     assert len({r.json()["event_id"] for r in responses}) == 1
     assert len(api.get("/v1/inbox").json()["events"]) == 1
+
+
+def test_a_header_key_that_differs_from_the_body_key_is_a_400(api: ApiClient) -> None:
+    body = {**VALID, "metadata": {"idempotency_key": "in-the-body"}}
+    response = api.post("/v1/events", json=body, headers={"Idempotency-Key": "in-the-header"})
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert error["details"] == {
+        "idempotency_key": ["The Idempotency-Key header and metadata.idempotency_key differ."]
+    }

@@ -15,7 +15,8 @@ from events.models import Event
 from events.rendering import ack_json, batch_json, created_json, item_json
 from events.selectors import event_get, event_item
 from events.serializers import (
-    BatchResultSerializer,
+    BatchFailedResultSerializer,
+    BatchStoredResultSerializer,
     EventAckOutSerializer,
     EventCreatedOutSerializer,
     EventOutSerializer,
@@ -100,4 +101,10 @@ def test_batch_results_render_as_the_serializer_renders_them() -> None:
     ]
     indexed = [{"index": index, **result} for index, result in enumerate(results)]
 
-    same_bytes(batch_json(indexed), BatchResultSerializer(indexed, many=True).data)
+    expected = [
+        (BatchFailedResultSerializer if "error" in result else BatchStoredResultSerializer)(
+            result
+        ).data
+        for result in indexed
+    ]
+    same_bytes(batch_json(indexed), expected)

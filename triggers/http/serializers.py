@@ -42,7 +42,42 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
+# What DRF's CharField refuses in any text: NUL, and lone UTF-16 surrogates.
+_REFUSED = r"\x00\ud800-\udfff"
+
+
+def trimmed_text_pattern(max_length: int, core: str | None = None) -> str:
+    """The JSON-schema pattern of text that is trimmed, then must be 1-`max_length`
+    characters (of `core`, a character class, if given): the exact rule, where a
+    `maxLength` would count the spaces a client may send around it."""
+    if core is not None:
+        return rf"^\s*{core}{{1,{max_length}}}\s*$"
+    edge, inner = rf"[^\s{_REFUSED}]", rf"[^{_REFUSED}]"
+    return rf"^\s*(?:{edge}|{edge}{inner}{{0,{max_length - 2}}}{edge})\s*$"
+
+
+def trimmed_text_field(
+    *, max_length: int, core: str | None = None, **kwargs: Any
+) -> StrictCharField:
+    """A StrictCharField (trimmed, 1-`max_length` characters after) whose schema says so."""
+    field = StrictCharField(max_length=max_length, **kwargs)
+    schema = {"type": "string", "pattern": trimmed_text_pattern(max_length, core)}
+    documented: StrictCharField = extend_schema_field(schema)(field)  # type: ignore[type-var]  # an instance: this field only
+    return documented
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": True,
+        "description": (
+            f"A non-empty JSON object, nested at most {MAX_NESTING} levels deep. Numbers come "
+            f"back as the exact token sent; a number may have at most {MAX_NUMBER_DIGITS} digits "
+            "and an exponent a decimal can hold. Text must be valid Unicode."
+        ),
+    }
+)
 class JSONObjectTextField(serializers.Field[str, Any, Any, Any]):
     """A non-empty JSON object in; its compact JSON text (number tokens verbatim) out."""
 
