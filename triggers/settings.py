@@ -85,9 +85,8 @@ DYNAMODB_READ_BUDGET_CALLS = env_int("DYNAMODB_READ_BUDGET_CALLS", 5, minimum=1)
 # this many items and this many concurrent Scans per process; past either, 503.
 EVENT_SCAN_BUDGET_ITEMS = env_int("EVENT_SCAN_BUDGET_ITEMS", 10000, minimum=1)
 EVENT_SCAN_MAX_CONCURRENT = env_int("EVENT_SCAN_MAX_CONCURRENT", 2, minimum=1)
-# A lookup that misses retries for this long, but only for ids made in the last
-# EVENT_LOOKUP_RECENT_SECONDS (the id index is eventually consistent).
-EVENT_LOOKUP_RETRY_SECONDS = env_float("EVENT_LOOKUP_RETRY_SECONDS", 0.3)
+# A lookup that misses the (eventually consistent) id index settles it with one
+# consistent read of the item, but only for ids made in the last this many seconds.
 EVENT_LOOKUP_RECENT_SECONDS = env_float("EVENT_LOOKUP_RECENT_SECONDS", 5.0)
 # A process that found a GSI missing or backfilling reads the slower way for this long,
 # then tries the index again (no DescribeTable on the request path).

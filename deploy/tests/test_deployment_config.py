@@ -27,7 +27,6 @@ from deploy.tests.ebconfig import (
     variables,
 )
 from devstack.localstack import ROOT
-from events.batch import MAX_BATCH_ITEMS
 from triggers.core.errors import ErrorCode
 from triggers.serve import APPLICATION
 
@@ -182,7 +181,7 @@ def test_nginx_takes_the_largest_body_the_service_takes_and_no_more() -> None:
     (directive,) = _nginx(NGINX / "triggers.conf")
     assert directive["directive"] == "client_max_body_size"
     kib = int(directive["args"][0].removesuffix("k"))
-    assert kib * 1024 == settings.MAX_EVENT_BYTES * MAX_BATCH_ITEMS
+    assert kib * 1024 == settings.MAX_BATCH_BYTES
 
 
 def _body(text: str) -> Any:
@@ -212,4 +211,4 @@ def test_nginx_answers_its_own_errors_in_the_envelope() -> None:
         assert envelope["error"]["code"] in vars(ErrorCode).values()
         assert int(status) >= 400, code
     too_large = _body({d["directive"]: d["args"] for d in locations[pages[413]]}["return"][1])
-    assert too_large["error"]["details"]["max_bytes"] == settings.MAX_EVENT_BYTES * MAX_BATCH_ITEMS
+    assert too_large["error"]["details"]["max_bytes"] == settings.MAX_BATCH_BYTES

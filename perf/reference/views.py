@@ -1,14 +1,17 @@
-"""The service's DynamoDB calls, with nothing around them: a put; a lookup by id on the id
-index; ack and delete as that lookup, then an update or delete by key; a page of 50;
-a batch put of 25."""
+"""The service's DynamoDB calls, with nothing around them: a conditional put; a lookup by
+id on the id index; ack and delete as that lookup, then an update by key (a delete
+leaves a tombstone); a page of 50; a batch of 25 conditional puts in one transaction."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +19,11 @@ from rest_framework.views import APIView
 from perf.reference.models import ReferenceEvent
 
 TENANT = "reference"
+
+
+@functools.cache
+def _connection() -> Connection:
+    return Connection(region=ReferenceEvent.Meta.region)
 
 
 def _event(body: dict[str, Any]) -> ReferenceEvent:
@@ -46,7 +54,7 @@ def _render(event: ReferenceEvent) -> dict[str, Any]:
 class EventsView(APIView):
     def post(self, request: Request) -> Response:
         event = _event(request.data)
-        event.save()
+        event.save(condition=ReferenceEvent.created_key.does_not_exist())
         return Response({"event_id": event.event_id, "created_key": event.created_key}, 201)
 
 
@@ -64,7 +72,7 @@ class EventView(APIView):
     def delete(self, request: Request, event_id: str) -> Response:
         event = _by_id(event_id)
         if event is not None:
-            event.delete()
+            event.update(actions=[ReferenceEvent.source.set("deleted")])
         return Response(status=204)
 
 
@@ -87,8 +95,9 @@ class InboxView(APIView):
 class BatchView(APIView):
     def post(self, request: Request) -> Response:
         events = [_event(body) for body in request.data["events"]]
-        with ReferenceEvent.batch_write() as batch:
+        token = str(uuid.uuid4())
+        with TransactWrite(connection=_connection(), client_request_token=token) as transaction:
             for event in events:
-                batch.save(event)
+                transaction.save(event, condition=ReferenceEvent.created_key.does_not_exist())
         results = [{"event_id": e.event_id, "created_key": e.created_key} for e in events]
         return Response({"results": results})
