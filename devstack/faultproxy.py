@@ -15,6 +15,9 @@ Every new connection is handled in the mode current when its request arrives:
   and its answer is never sent, so the client times out and its SDK retries; each
   such write after it is held until `release()` (`held` counts them): a retry that
   arrives after whatever the test does meanwhile (an ack, a delete);
+- ITEM_TOO_LARGE: DynamoDB's permanent refusal of an item over its size limit: a
+  PutItem is answered ValidationException, a TransactWriteItems is cancelled with a
+  ValidationError reason for its first item (None for the others); the rest passes;
 - LAGGING_INDEX: a Query of a secondary index is answered with no items, as an index
   that has not caught up with a fresh write would answer (everything else passes);
 - DROP: the request is read and never answered (a hung or black-holed peer);
@@ -50,6 +53,7 @@ class Mode(enum.Enum):
     HOLD_UPDATES = "hold_updates"
     LOSE_WRITE_ANSWER = "lose_write_answer"
     LAGGING_INDEX = "lagging_index"
+    ITEM_TOO_LARGE = "item_too_large"
     DROP = "drop"
     RESET = "reset"
     THROTTLE = "throttle"
@@ -150,6 +154,12 @@ class FaultProxy:
         client.sendall(self._response(mode, request, operation))
 
     def _response(self, mode: Mode, request: bytes, operation: str) -> bytes:
+        if (
+            mode is Mode.ITEM_TOO_LARGE
+            and operation in _NEW_ITEM_WRITES
+            and self._fails(mode, operation)
+        ):
+            return _item_too_large(request, operation)
         if mode in _DYNAMODB_ERRORS and self._fails(mode, operation):
             return _error_response(*_DYNAMODB_ERRORS[mode], request=request, mode=mode)
         if mode is Mode.LAGGING_INDEX and _is_index_query(request):
@@ -235,7 +245,28 @@ def _error_response(
             {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
             *({"Code": "None"} for _ in items[1:]),
         ]
-    body = json.dumps(body_fields).encode()
+    return _error_body(status, body_fields)
+
+
+_TOO_LARGE = "Item size has exceeded the maximum allowed size"
+_VALIDATION = "com.amazon.coral.validate#ValidationException"
+_CANCELLED = "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
+
+
+def _item_too_large(request: bytes, operation: str) -> bytes:
+    if operation == "PutItem":
+        return _error_body(400, {"__type": _VALIDATION, "message": _TOO_LARGE})
+    items = json.loads(request.partition(b"\r\n\r\n")[2]).get("TransactItems", [])
+    reasons = [{"Code": "ValidationError", "Message": _TOO_LARGE}]
+    reasons += [{"Code": "None"} for _ in items[1:]]
+    message = "Transaction cancelled, please refer cancellation reasons for specific reasons"
+    return _error_body(
+        400, {"__type": _CANCELLED, "message": message, "CancellationReasons": reasons}
+    )
+
+
+def _error_body(status: int, fields: dict[str, object]) -> bytes:
+    body = json.dumps(fields).encode()
     reason = "Bad Request" if status == 400 else "Internal Server Error"
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"

@@ -355,3 +355,55 @@ def test_no_control_plane_call_on_the_request_path_and_causes_are_counted(
         assert time.monotonic() < deadline, (unavailable_causes(stack), published())
         time.sleep(0.2)
     assert_stored_events_readable(stack)
+
+
+def test_a_write_dynamodb_refuses_for_good_is_answered_so_never_retried(stack: Stack) -> None:
+    # GIVEN a DynamoDB refusing new items as too large (a permanent ValidationError)
+    body = {"source": "faults", "event_type": "refused", "payload": {"n": 1}}
+    events = [{**body, "payload": {"n": n}} for n in range(3)]
+    stack.proxy.mode = Mode.ITEM_TOO_LARGE
+    try:
+        # WHEN one event is written plainly, and one with an idempotency key
+        plain = stack.api.post("/v1/events", json=body)
+        keyed = stack.api.post(
+            "/v1/events", json=body, headers={"Idempotency-Key": f"refused-{time.time_ns()}"}
+        )
+        # AND a batch whose first event alone is refused
+        stack.proxy.failures_left = 1
+        batch = stack.api.post("/v1/events/batch", json={"events": events})
+    finally:
+        stack.proxy.mode, stack.proxy.failures_left = Mode.PASS, None
+
+    # THEN each refused event is a 413 at once, never a 503 inviting a retry
+    for response in (plain, keyed):
+        error = assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+        assert error["details"] == {"reason": "item_size"}
+        assert stack.server.line(response, "request_finished")["dynamodb_calls"] == 1
+    # AND in the batch only that event failed; the others were sent again and stored
+    assert batch.status_code == 200, batch.text
+    refused, *stored = batch.json()["results"]
+    assert refused["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert [result["status"] for result in stored] == ["pending", "pending"]
+    for result in stored:
+        stack.stored.append({**result, "source": "faults", "event_type": "refused"})
+
+
+def test_a_batch_never_hides_one_events_outcome_behind_anothers_503(stack: Stack) -> None:
+    # GIVEN a DynamoDB that throttles every call
+    valid = {"source": "faults", "event_type": "hidden", "payload": {"n": 1}}
+    invalid = {"source": "", "event_type": "hidden", "payload": {}}
+    stack.proxy.mode = Mode.THROTTLE
+    try:
+        # WHEN a batch holds an invalid event and a valid one; and one only valid ones
+        mixed = stack.api.post("/v1/events/batch", json={"events": [invalid, valid]})
+        all_valid = stack.api.post("/v1/events/batch", json={"events": [valid, valid]})
+    finally:
+        stack.proxy.mode = Mode.PASS
+
+    # THEN the mixed batch says each event's own outcome
+    assert mixed.status_code == 200, mixed.text
+    first, second = mixed.json()["results"]
+    assert first["error"]["code"] == "VALIDATION_ERROR"
+    assert second["error"]["code"] == "SERVICE_UNAVAILABLE"
+    # AND only a batch whose every event met a 503 is a 503, with Retry-After
+    assert_prompt_503(all_valid)
