@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import requests
 
+from devstack.faultproxy import FaultProxy, Mode
 from devstack.localstack import (
     DATA_DIR,
     ROOT,
@@ -307,6 +308,21 @@ def running_server(directory: Path, env: dict[str, str]) -> Iterator[Server]:
             yield Server(url=service.url, log_path=log_path, service=service)
         finally:
             service.stop()
+
+
+@contextmanager
+def server_behind_proxy(
+    tables: str, directory: Path, mode: Mode, **env: str
+) -> Iterator[tuple[Server, FaultProxy]]:
+    """A server whose DynamoDB (`tables`, the session's) is reached through a loopback
+    FaultProxy in `mode`, with `env` over the tests' environment."""
+    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]))
+    proxy.mode = mode
+    try:
+        with running_server(directory, server_env(proxy.url, **env)) as server:
+            yield server, proxy
+    finally:
+        proxy.close()
 
 
 @pytest.fixture(scope="session")

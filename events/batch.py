@@ -27,6 +27,7 @@ from pynamodb.exceptions import TransactWriteError
 from events.fields import RawItem
 from events.models import Event
 from triggers.core.aws import dynamodb_connection
+from triggers.core.chunks import chunks
 from triggers.core.deadline import remaining_seconds
 from triggers.core.errors import (
     ServiceUnavailableError,
@@ -71,17 +72,9 @@ def _size(item: RawItem) -> int:
 
 def _transactions(items: list[Numbered]) -> Iterator[list[Numbered]]:
     """The items in order, in as few groups as fit one transaction each."""
-    group: list[Numbered] = []
-    group_size = 0
-    for numbered in items:
-        size = _size(numbered[1])
-        if group and group_size + size > TRANSACTION_MAX_BYTES:
-            yield group
-            group, group_size = [], 0
-        group.append(numbered)
-        group_size += size
-    if group:
-        yield group
+    return chunks(
+        items, size_of=lambda numbered: _size(numbered[1]), max_size=TRANSACTION_MAX_BYTES
+    )
 
 
 def _put_request(item: RawItem) -> dict[str, Any]:

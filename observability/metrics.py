@@ -36,6 +36,7 @@ from django.conf import settings
 from observability import constants as m
 from observability.logging import get_logger
 from triggers.core.aws import aws_client
+from triggers.core.chunks import chunks
 
 __all__ = [
     "BufferedPublisher",
@@ -165,19 +166,15 @@ def _datum(name: str, dims: Dimensions, unit: str, timestamp: datetime, **data: 
     }
 
 
+def _entry_size(entry: Datum) -> int:
+    return _ENTRY_BYTES + _VALUE_BYTES * len(entry.get("Values", ()))
+
+
 def batches(entries: list[Datum]) -> Iterable[list[Datum]]:
     """Split entries into PutMetricData calls within the entry-count and size limits."""
-    batch: list[Datum] = []
-    size = 0
-    for entry in entries:
-        entry_size = _ENTRY_BYTES + _VALUE_BYTES * len(entry.get("Values", ()))
-        if batch and (len(batch) == MAX_ENTRIES_PER_CALL or size + entry_size > _BYTES_BUDGET):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry_size
-    if batch:
-        yield batch
+    return chunks(
+        entries, size_of=_entry_size, max_size=_BYTES_BUDGET, max_count=MAX_ENTRIES_PER_CALL
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devstack.faultproxy import FaultProxy, Mode
+from devstack.faultproxy import Mode
 from devstack.testing import (
     ApiClient,
     Server,
     assert_error,
-    running_server,
-    server_env,
+    server_behind_proxy,
     store_pending_events,
     warm_client,
 )
@@ -73,14 +72,11 @@ def test_recent_ids_cost_two_calls_whoever_owns_them(counting_server: Server) ->
 @pytest.fixture(scope="module")
 def lagging(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose index Queries find nothing, as an index not yet caught up would."""
-    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]))
-    proxy.mode = Mode.LAGGING_INDEX
-    env = server_env(proxy.url, WEB_CONCURRENCY="1", RATE_LIMIT_ENABLED="false")
-    try:
-        with running_server(tmp_path_factory.mktemp("lagging"), env) as server:
-            yield server
-    finally:
-        proxy.close()
+    directory = tmp_path_factory.mktemp("lagging")
+    with server_behind_proxy(
+        tables, directory, Mode.LAGGING_INDEX, WEB_CONCURRENCY="1", RATE_LIMIT_ENABLED="false"
+    ) as (server, _):
+        yield server
 
 
 def test_a_writer_reads_its_write_while_the_index_lags(lagging: Server) -> None:

@@ -20,8 +20,7 @@ from devstack.testing import (
     ApiClient,
     Server,
     make_client,
-    running_server,
-    server_env,
+    server_behind_proxy,
     store_pending_events,
     wait_for,
 )
@@ -88,26 +87,22 @@ def test_acks_and_deletes_of_the_same_events_at_once(server: Server) -> None:
 def late_writer(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A second server whose DynamoDB UpdateItems a loopback proxy holds until the test
     releases them (reads pass at once), to lose a race on purpose."""
-    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]))
-    proxy.mode = Mode.HOLD_UPDATES
-    # Rate limiting off: its lease is an UpdateItem too, and would be held the same way.
-    # A minute for each DynamoDB call: however long the test takes to release a write, it
-    # is still waited for (not answered 503 when the machine is busy).
-    env = server_env(
-        proxy.url,
+    with server_behind_proxy(
+        tables,
+        tmp_path_factory.mktemp("late-writer"),
+        Mode.HOLD_UPDATES,
+        # Rate limiting off: its lease is an UpdateItem too, and would be held the same
+        # way. A minute for each DynamoDB call: however long the test takes to release a
+        # write, it is still waited for (not answered 503 when the machine is busy).
         RATE_LIMIT_ENABLED="false",
         DYNAMODB_DEADLINE_SECONDS="60",
         DYNAMODB_READ_TIMEOUT_SECONDS="60",
         # one worker with a thread for every request a test holds, and more
         WEB_CONCURRENCY="1",
         GUNICORN_THREADS="16",
-    )
-    try:
-        with running_server(tmp_path_factory.mktemp("late-writer"), env) as late:
-            late.proxy = proxy  # type: ignore[attr-defined]
-            yield late
-    finally:
-        proxy.close()
+    ) as (late, proxy):
+        late.proxy = proxy  # type: ignore[attr-defined]
+        yield late
 
 
 def test_an_ack_that_loses_the_race_answers_the_winners_acknowledgement(

@@ -17,14 +17,7 @@ import pytest
 import requests
 
 from devstack.faultproxy import FaultProxy, Mode
-from devstack.testing import (
-    ApiClient,
-    Server,
-    make_client,
-    running_server,
-    server_env,
-    wait_for,
-)
+from devstack.testing import ApiClient, Server, make_client, server_behind_proxy, wait_for
 from events.models import Event
 
 pytestmark = pytest.mark.integration
@@ -34,10 +27,10 @@ pytestmark = pytest.mark.integration
 def lossy(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose first new-item write's answer is lost, and whose resends of it are
     held until the test releases them."""
-    proxy = FaultProxy(upstream_port=int(tables.rsplit(":", 1)[1]))
-    proxy.mode = Mode.LOSE_WRITE_ANSWER
-    env = server_env(
-        proxy.url,
+    with server_behind_proxy(
+        tables,
+        tmp_path_factory.mktemp("lossy"),
+        Mode.LOSE_WRITE_ANSWER,
         RATE_LIMIT_ENABLED="false",
         # The lost answer is given up on after 2 s; a resend held longer than that is
         # given up on too and sent again (held again), until the test releases them all.
@@ -45,13 +38,9 @@ def lossy(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
         DYNAMODB_MAX_RETRY_ATTEMPTS="20",
         DYNAMODB_DEADLINE_SECONDS="120",
         WEB_CONCURRENCY="1",
-    )
-    try:
-        with running_server(tmp_path_factory.mktemp("lossy"), env) as server:
-            server.proxy = proxy  # type: ignore[attr-defined]
-            yield server
-    finally:
-        proxy.close()
+    ) as (server, proxy):
+        server.proxy = proxy  # type: ignore[attr-defined]
+        yield server
 
 
 def write_with_a_lost_answer(
