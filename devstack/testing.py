@@ -351,7 +351,8 @@ def counting_server(tables: str, tmp_path_factory: pytest.TempPathFactory) -> It
 def warm_client(server: Server, tenant_id: str | None = None) -> ApiClient:
     """make_client, with its key already in the server's cache (see counting_server)."""
     client = make_client(server, tenant_id)
-    assert client.get("/v1/inbox", params={"limit": 1}).status_code == 200
+    response = client.get("/v1/inbox", params={"limit": 1})
+    assert response.status_code == 200, response.text
     return client
 
 

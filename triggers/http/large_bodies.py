@@ -1,10 +1,16 @@
-"""At most LARGE_BODIES_PER_WORKER large request bodies read and parsed at once per process.
+"""Request bodies: at most LARGE_BODIES_PER_WORKER large ones parsed at once per process,
+and none left unread when the answer goes out.
 
 Parsing JSON costs up to ~25 times a body's size in memory (docs/SECURITY.md "Memory");
 a body over MAX_EVENT_BYTES (only a batch may be that large) is let in only while this
-process has room for it, and otherwise answered 503 with `Retry-After` before a byte of
-it is read. A body of unknown length (chunked) counts as large. Other requests pass
+process has room for it, and otherwise answered 503 with `Retry-After` without being
+parsed. A body of unknown length (chunked) counts as large. Other requests pass
 untouched, so small writes and reads never wait behind a large one.
+
+A request answered before its body was read (a 401, a 429, that 503, a 413 that read
+only up to the limit) has the rest of it read and discarded, in small chunks, before
+the answer is sent: a server that closes a connection with unread data on it resets
+it, and the proxy in front (nginx) may then lose the answer and report a 502.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from triggers.http.exceptions import django_error_response
 
 __all__ = ["LargeBodyGateMiddleware", "is_large_body"]
 
+_DRAIN_CHUNK_BYTES = 64 * 1024
+
 
 @functools.cache
 def _slots() -> threading.BoundedSemaphore:
@@ -48,6 +56,11 @@ class LargeBodyGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self._answer(request)
+        _drain(request)
+        return response
+
+    def _answer(self, request: HttpRequest) -> HttpResponseBase:
         if not is_large_body(request):
             return self.get_response(request)
         if not _slots().acquire(blocking=False):
@@ -66,3 +79,14 @@ class LargeBodyGateMiddleware:
             return self.get_response(request)
         finally:
             _slots().release()
+
+
+def _drain(request: HttpRequest) -> None:
+    """Read and discard what is left of the body (at most MAX_BATCH_BYTES more: the
+    proxy in front refuses larger bodies itself)."""
+    budget = settings.MAX_BATCH_BYTES + _DRAIN_CHUNK_BYTES
+    try:
+        while budget > 0 and (chunk := request.read(_DRAIN_CHUNK_BYTES)):
+            budget -= len(chunk)
+    except (OSError, ValueError):
+        return  # the client went away, or the body was consumed another way
