@@ -435,7 +435,7 @@ def store_pending_events(
         pending_item(
             tenant_id=tenant_id,
             draft=EventDraft(source=source, event_type=event_type, payload=f'{{"n":{n}}}'),
-            now=start + timedelta(microseconds=n),
+            now=start + timedelta(milliseconds=n),  # the key keeps milliseconds
         )
         for n in range(count)
     ]
