@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import secrets
 import shlex
 import shutil
@@ -63,10 +64,12 @@ class Service:
 # Under pytest-xdist each worker takes ports from its own block (`use_port_block`), below
 # the ephemeral range (32768 and up), and never the same one twice: two workers asking
 # the kernel for a free port at once could be given the same one, and a server that
-# failed to bind it would leave the other's answering in its place.
+# failed to bind it would leave the other's answering in its place. Each process starts
+# at a random place in its block, so that two test runs on one machine at once (whose
+# workers have the same blocks) do not try the same ports in the same order.
 _PORT_BLOCK_SIZE = 2000
 _FIRST_BLOCK_PORT = 12000
-_port_block: range | None = None
+_port_block: list[int] | None = None
 _ports_handed_out: set[int] = set()
 
 
@@ -74,7 +77,8 @@ def use_port_block(index: int) -> None:
     """From now on, `free_port` hands out ports of block `index` only (one per process)."""
     global _port_block  # noqa: PLW0603 - one block per process, chosen at start-up
     first = _FIRST_BLOCK_PORT + index * _PORT_BLOCK_SIZE
-    _port_block = range(first, first + _PORT_BLOCK_SIZE)
+    start = first + random.randrange(_PORT_BLOCK_SIZE)  # noqa: S311 - spreading, not security
+    _port_block = [*range(start, first + _PORT_BLOCK_SIZE), *range(first, start)]
 
 
 def free_port() -> int:
@@ -93,7 +97,7 @@ def free_port() -> int:
                 continue  # in use by something else
         _ports_handed_out.add(candidate)
         return candidate
-    raise RuntimeError(f"no free port left in {_port_block}")
+    raise RuntimeError(f"no free port left in {min(_port_block)}-{max(_port_block)}")
 
 
 def wait_until_serving(service: Service, *, path: str = "/", timeout: float = 60.0) -> None:
