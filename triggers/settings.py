@@ -31,9 +31,9 @@ AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 TABLE_PREFIX = env_str("TABLE_PREFIX", "triggers")
 MAX_EVENT_BYTES = env_int("MAX_EVENT_BYTES", 256 * 1024, minimum=1024, maximum=350 * 1024)
 # A batch's whole body. Parsing JSON takes up to ~25x its size in memory (a body of
-# `{}`s), so 2 MiB bounds one parse near 55 MB (docs/SECURITY.md "Memory").
+# `{}`s), so 1 MiB bounds one parse near 30 MB (docs/SECURITY.md "Memory").
 MAX_BATCH_BYTES = env_int(
-    "MAX_BATCH_BYTES", 2 * 1024 * 1024, minimum=MAX_EVENT_BYTES, maximum=4_000_000
+    "MAX_BATCH_BYTES", 1024 * 1024, minimum=MAX_EVENT_BYTES, maximum=4_000_000
 )
 # Bodies over MAX_EVENT_BYTES (only batches can be) a worker process reads and parses at
 # once; past it a request is answered 503 with Retry-After before its body is read.

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 NGINX = Path(sys.prefix) / "nginx" / "usr" / "sbin" / "nginx"  # make install puts it there
 CONF_D = ROOT / ".platform" / "nginx" / "conf.d"
-LIMIT = 2048 * 1024  # client_max_body_size
+LIMIT = 1024 * 1024  # client_max_body_size
 
 
 def _server_block(port: int, upstream: int) -> str:
