@@ -98,3 +98,27 @@ def test_schema_check_catches_a_mismatch(schema: dict[str, Any], api: ApiClient)
     response.status_code = 200
     with pytest.raises(AssertionError, match="required property"):
         assert_matches_schema(schema, "/v1/events/{event_id}", "get", response)
+
+
+def test_the_schema_is_built_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import Client  # noqa: PLC0415 - Django is configured by now
+    from drf_spectacular.generators import SchemaGenerator  # noqa: PLC0415
+
+    from triggers.http.schema import SchemaView  # noqa: PLC0415
+
+    builds: list[int] = []
+    build = SchemaGenerator.get_schema
+
+    def counted(self: SchemaGenerator, *args: Any, **kwargs: Any) -> Any:
+        builds.append(1)
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    monkeypatch.setattr(SchemaView, "_schema", None)  # as in a fresh process
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    answers = [client.get("/v1/schema") for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert answers[0].content == answers[1].content == answers[2].content
+    assert len(builds) == 1
