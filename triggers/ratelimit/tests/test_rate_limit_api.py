@@ -1,4 +1,10 @@
-"""The per-key rate limit over real HTTP: gunicorn, DynamoDB Local, the shared counter."""
+"""The per-key rate limit over real HTTP: gunicorn, DynamoDB Local, the shared counter.
+
+Nothing here depends on how fast the machine is: the keys refill a token every
+10,000 s (SLOW, so a slow test never earns one back) and the servers' counter windows
+are an hour long (a test starts clear of a window's last minute, `start_of_a_window`),
+so a test's requests meet one bucket state and one window however long they take.
+"""
 
 from __future__ import annotations
 
@@ -20,19 +26,32 @@ from devstack.testing import (
 
 pytestmark = pytest.mark.integration
 
-WINDOW_SECONDS = 10  # RATE_LIMIT_WINDOW_SECONDS's default, which these servers use
+WINDOW_SECONDS = 3600  # these servers' RATE_LIMIT_WINDOW_SECONDS
+SLOW = 0.0001  # requests a second: a token every 10,000 s, and rate x window under 1
 
 
 @pytest.fixture(scope="module")
 def one_worker(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One worker, its key cache warm for the whole module: every request of a client
     meets the same bucket, and `dynamodb_calls` counts only the request's own work."""
-    env = server_env(tables, WEB_CONCURRENCY="1", API_KEY_CACHE_SECONDS="3600")
+    env = server_env(
+        tables,
+        WEB_CONCURRENCY="1",
+        API_KEY_CACHE_SECONDS="3600",
+        RATE_LIMIT_WINDOW_SECONDS=str(WINDOW_SECONDS),
+    )
     with running_server(tmp_path_factory.mktemp("rate-limit"), env) as running:
         yield running
 
 
-def start_of_a_window(margin: float = 4.0) -> None:
+@pytest.fixture(scope="module")
+def two_workers(tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = server_env(tables, WEB_CONCURRENCY="2", RATE_LIMIT_WINDOW_SECONDS=str(WINDOW_SECONDS))
+    with running_server(tmp_path_factory.mktemp("rate-limit-2"), env) as running:
+        yield running
+
+
+def start_of_a_window(margin: float = 60.0) -> None:
     """Wait, if need be, so that the next `margin` seconds lie in one counter window."""
     left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
     if left < margin:
@@ -49,8 +68,8 @@ def batch(size: int) -> dict[str, object]:
 
 
 def test_a_key_gets_its_burst_then_429_with_retry_after(one_worker: Server) -> None:
-    # GIVEN a key allowed 3 at once and 0.1 a second
-    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=3)
+    # GIVEN a key allowed 3 at once, then a token every 10,000 s
+    client = make_client(one_worker, rate_limit_per_second=SLOW, rate_limit_burst=3)
     start_of_a_window()
 
     # WHEN it sends 5 requests at once
@@ -63,12 +82,12 @@ def test_a_key_gets_its_burst_then_429_with_retry_after(one_worker: Server) -> N
     refused = responses[-1]
     error = assert_error(refused, 429, "RATE_LIMITED")
     assert "Rate limit exceeded" in error["message"]
-    assert 1 <= int(refused.headers["Retry-After"]) <= 10  # a token every 10 s
-    assert 1 <= int(refused.headers["X-RateLimit-Reset"]) <= 30
+    assert 9_000 <= int(refused.headers["Retry-After"]) <= 10_000  # a token every 10,000 s
+    assert 20_000 <= int(refused.headers["X-RateLimit-Reset"]) <= 30_000  # three of them
 
 
 def test_a_refusal_costs_no_dynamodb_call_and_is_logged(one_worker: Server) -> None:
-    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=1)
+    client = make_client(one_worker, rate_limit_per_second=SLOW, rate_limit_burst=1)
     start_of_a_window()
     assert client.get("/v1/inbox").status_code == 200
 
@@ -84,7 +103,7 @@ def test_a_refusal_costs_no_dynamodb_call_and_is_logged(one_worker: Server) -> N
 
 
 def test_a_batch_counts_as_its_events(one_worker: Server) -> None:
-    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=30)
+    client = make_client(one_worker, rate_limit_per_second=SLOW, rate_limit_burst=30)
     start_of_a_window()
 
     assert client.post("/v1/events/batch", json=batch(25)).status_code == 200
@@ -109,7 +128,7 @@ def test_a_batch_larger_than_the_burst_is_refused_as_it_never_could_pass(
 
 def test_a_request_pays_before_its_body_is_parsed(one_worker: Server) -> None:
     # GIVEN a key with a burst of 3, and bodies that cannot even be parsed
-    client = make_client(one_worker, rate_limit_per_second=0.1, rate_limit_burst=3)
+    client = make_client(one_worker, rate_limit_per_second=SLOW, rate_limit_burst=3)
     start_of_a_window()
     malformed = {"data": b'{"events": [', "headers": {"Content-Type": "application/json"}}
 
@@ -139,9 +158,10 @@ def test_every_authenticated_answer_carries_the_headers_and_no_other_does(
         assert "X-RateLimit-Limit" not in response.headers
 
 
-def test_the_limit_holds_across_workers(server: Server) -> None:
-    # GIVEN the two-worker server and a key allowed 3 per window, whichever worker serves it
-    client = make_client(server, rate_limit_per_second=0.1, rate_limit_burst=3)
+def test_the_limit_holds_across_workers(two_workers: Server) -> None:
+    # GIVEN a two-worker server and a key allowed 3 per window, whichever worker serves it
+    server = two_workers
+    client = make_client(server, rate_limit_per_second=SLOW, rate_limit_burst=3)
     start_of_a_window()
 
     # WHEN 12 requests arrive on separate connections, so both workers serve some
@@ -157,7 +177,7 @@ def test_the_limit_holds_across_workers(server: Server) -> None:
 
 
 def test_a_key_over_its_limit_does_not_limit_another(one_worker: Server) -> None:
-    noisy = make_client(one_worker, rate_limit_per_second=1, rate_limit_burst=1)
+    noisy = make_client(one_worker, rate_limit_per_second=SLOW, rate_limit_burst=1)
     quiet: ApiClient = make_client(one_worker)
     start_of_a_window()
     assert noisy.get("/v1/inbox").status_code == 200
