@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from devstack.localstack import ROOT
-from devstack.stack import local_stack
+from devstack.stack import QUICK_JVM, local_stack
 
 __all__ = ["fuzz_command", "main"]
 
@@ -75,7 +75,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="triggers-fuzz-") as tmp:
         work = Path(tmp)
         with (work / "stack.log").open("ab") as log, local_stack(
-            work, settings=_SETTINGS, log=log
+            work, settings=_SETTINGS, java_options=QUICK_JVM, moto=False, log=log
         ) as stack:  # fmt: skip
             key = stack.api_key("fuzz", name="fuzz", rate=100_000, burst=1_000_000)
             service = stack.serve(log=work / "service.log")

@@ -35,7 +35,7 @@ from devstack.localstack import (
     start_gunicorn,
     use_port_block,
 )
-from devstack.stack import LocalStack, local_stack
+from devstack.stack import QUICK_JVM, LocalStack, local_stack
 
 _ROUTE_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -76,9 +76,6 @@ os.environ.setdefault(
     "AWS_CALL_RECORD", str(DATA_DIR / "aws-calls" / f"session-{os.getpid()}.jsonl")
 )
 
-# The tests' DynamoDB Locals live minutes: the JVM's quick compiler alone and its serial
-# collector take half the CPU to start, and less to serve them, than its defaults.
-QUICK_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 # Tests marked so run after every other test of the session (they read what it did).
 AFTER_EVERYTHING = "after_everything"

@@ -21,9 +21,8 @@ from botocore.stub import Stubber
 from django.core.management import CommandError
 
 from devstack.localstack import ROOT
-from devstack.stack import local_stack
+from devstack.stack import QUICK_JVM, local_stack
 from devstack.testing import (
-    QUICK_JVM,
     TEST_ENV,
     ApiClient,
     Server,

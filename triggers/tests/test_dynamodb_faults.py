@@ -22,9 +22,8 @@ import requests
 
 from devstack.faultproxy import FaultProxy, Mode
 from devstack.localstack import Service
-from devstack.stack import LocalStack, local_stack
+from devstack.stack import QUICK_JVM, LocalStack, local_stack
 from devstack.testing import (
-    QUICK_JVM,
     TEST_ENV,
     ApiClient,
     Server,
