@@ -9,6 +9,7 @@ class DevstackConfig(AppConfig):
     name = "devstack"
 
     def ready(self) -> None:
-        from devstack import aws_calls  # noqa: PLC0415 - apps must be ready
+        from devstack import aws_calls, capacity  # noqa: PLC0415 - apps must be ready
 
         aws_calls.connect()
+        capacity.connect()

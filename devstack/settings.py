@@ -6,6 +6,9 @@ module carries a test hook.
 
 - AWS_CALL_RECORD=<file>: append every AWS call's IAM action to the file
   (`devstack.aws_calls`; the IAM policy check in deploy/tests reads it).
+- DEVSTACK_CAPACITY_RECORD=<file>: every DynamoDB data-plane call asks for its consumed
+  capacity (table and each index) and appends it to the file (`devstack.capacity`; the
+  write-cost table in docs/PERFORMANCE.md is measured so).
 - DEVSTACK_INGEST_DELAY_MS=<ms>: every `POST /v1/events` waits this long before it is
   served (`devstack.slowdown`): the load-test runner's own test shows such a slowdown
   caught.
@@ -20,6 +23,7 @@ from triggers.settings import INSTALLED_APPS, MIDDLEWARE
 INSTALLED_APPS = [*INSTALLED_APPS, "devstack"]
 
 AWS_CALL_RECORD = env_str("AWS_CALL_RECORD", "")
+DEVSTACK_CAPACITY_RECORD = env_str("DEVSTACK_CAPACITY_RECORD", "")
 DEVSTACK_INGEST_DELAY_MS = env_int("DEVSTACK_INGEST_DELAY_MS", 0, minimum=0, maximum=5000)
 if DEVSTACK_INGEST_DELAY_MS:
     # Innermost: the delay is spent inside the request, as slower service code would be.

@@ -1,0 +1,100 @@
+"""What each write costs in DynamoDB write units, table and indexes apart, measured over
+HTTP: the server asks DynamoDB for every call's consumed capacity (devstack.capacity),
+and DynamoDB Local reports it as DynamoDB bills it. docs/PERFORMANCE.md ("Write cost")
+is this table; a change to the indexes or the writes that costs more fails here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.testing import ApiClient, Server, running_server, server_env, warm_client
+
+pytestmark = pytest.mark.integration
+
+# A payload that keeps the whole item under 1 KB: one write unit per copy of it.
+PAYLOAD = {"text": "x" * 500}
+EVENT = {"source": "billing", "event_type": "invoice.paid", "payload": PAYLOAD}
+
+
+@pytest.fixture(scope="module")
+def measured(
+    tables: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Path]]:
+    directory = tmp_path_factory.mktemp("write-cost")
+    record = directory / "capacity.jsonl"
+    env = server_env(
+        tables,
+        DEVSTACK_CAPACITY_RECORD=str(record),
+        WEB_CONCURRENCY="1",
+        RATE_LIMIT_ENABLED="false",  # its counter's writes are not the request's own
+        API_KEY_CACHE_SECONDS="3600",
+    )
+    with running_server(directory, env) as server:
+        yield server, record
+
+
+def write_units(record: Path, response: requests.Response) -> dict[str, float]:
+    """The write units the request consumed: "table" and each index by name."""
+    request_id = response.headers["X-Request-ID"]
+    total: dict[str, float] = {}
+    for line in record.read_text().splitlines():
+        call = json.loads(line)
+        if call["request_id"] != request_id or call["operation"] in {"GetItem", "Query"}:
+            continue
+        total["table"] = total.get("table", 0.0) + call["capacity"]["table"]
+        for index, units in call["capacity"]["indexes"].items():
+            total[index] = total.get(index, 0.0) + units
+    return total
+
+
+INDEXES = ("event-id-index", "inbox-index", "inbox-source-index", "inbox-event-type-index")
+
+
+def every_index(units: float) -> dict[str, float]:
+    return dict.fromkeys(INDEXES, units)
+
+
+def test_what_each_write_costs(measured: tuple[Server, Path]) -> None:
+    server, record = measured
+    api: ApiClient = warm_client(server)
+
+    put = api.post("/v1/events", json=EVENT)
+    keyed = api.post("/v1/events", json=EVENT, headers={"Idempotency-Key": "write-cost-1"})
+    batch = api.post("/v1/events/batch", json={"events": [EVENT]})
+    ack = api.post(f"/v1/events/{put.json()['event_id']}/ack")
+    delete_pending = api.delete(f"/v1/events/{keyed.json()['event_id']}")
+    delete_acked = api.delete(f"/v1/events/{put.json()['event_id']}")
+
+    # a put writes the item and its copy in each of the four indexes
+    assert write_units(record, put) == {"table": 1.0, **every_index(1.0)}
+    # with a key: a transaction (twice the units) of the event and the key's record
+    assert write_units(record, keyed) == {"table": 4.0, **every_index(2.0)}
+    # a batch: one transaction, twice a put's units for each event (measured for one
+    # event: DynamoDB Local reports a many-item transaction as if it held one, so a
+    # batch of n costs n times this by DynamoDB's rules, docs/PERFORMANCE.md)
+    assert write_units(record, batch) == {"table": 2.0, **every_index(2.0)}
+    # an ack changes what the id index projects and leaves the three inbox indexes
+    assert write_units(record, ack) == {"table": 1.0, **every_index(1.0)}
+    # a delete leaves a tombstone: out of the inbox indexes too if it was pending
+    assert write_units(record, delete_pending) == {"table": 1.0, **every_index(1.0)}
+    assert write_units(record, delete_acked) == {"table": 1.0, "event-id-index": 1.0}
+
+
+def test_reads_ask_for_their_capacity_too(measured: tuple[Server, Path]) -> None:
+    server, record = measured
+    api = warm_client(server)
+    event_id = api.create_event(payload=PAYLOAD)["event_id"]
+    fetched = api.get(f"/v1/events/{event_id}")
+    calls: list[dict[str, Any]] = [
+        json.loads(line)
+        for line in record.read_text().splitlines()
+        if json.loads(line)["request_id"] == fetched.headers["X-Request-ID"]
+    ]
+    assert [call["operation"] for call in calls] == ["Query"]
+    assert calls[0]["capacity"]["indexes"] == {"event-id-index": 0.5}  # eventually consistent
