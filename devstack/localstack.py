@@ -101,19 +101,50 @@ def free_port() -> int:
 
 
 def wait_until_serving(service: Service, *, path: str = "/", timeout: float = 60.0) -> None:
-    """Poll until the service answers HTTP at all (any status); fail if it exits."""
+    """Poll until the service answers HTTP at all (any status) on a socket it listens on
+    itself; fail if it exits. (A server that lost its port to another process would
+    otherwise look ready while that process answers in its place.)"""
     deadline = time.monotonic() + timeout
+    port = int(service.url.rsplit(":", 1)[1])
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
             raise RuntimeError(f"{service.name} exited with code {service.process.returncode}")
         try:
             urllib.request.urlopen(service.url + path, timeout=1)
-            return
+            answered = True
         except urllib.error.HTTPError:
-            return
+            answered = True
         except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
+            answered = False
+        if answered and listens_on(service.process.pid, port):
+            return
+        time.sleep(0.1)
     raise TimeoutError(f"{service.name} did not answer at {service.url} within {timeout:.0f}s")
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a socket listening on TCP `port` (Linux's /proc; where
+    there is none, assumed so)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(table.exists() for table in tables):
+        return True
+    listening = set()
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == _TCP_LISTEN and int(local.rsplit(":", 1)[1], 16) == port:
+                    listening.add(f"socket:[{inode}]")
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in listening:
+                    return True
+    return False
+
+
+_TCP_LISTEN = "0A"  # /proc/net/tcp's state code for LISTEN
 
 
 def dynamodb_local_jar() -> Path | None:

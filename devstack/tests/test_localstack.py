@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.localstack import ROOT, dynamodb_local_jar, free_port, read_env_file, start_server
+from devstack.localstack import (
+    ROOT,
+    dynamodb_local_jar,
+    free_port,
+    listens_on,
+    read_env_file,
+    start_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -190,3 +197,19 @@ def test_a_server_that_never_answers_is_stopped_not_left_running(tmp_path: Path)
         if line.startswith(sys.executable) and "time.sleep(120)" in line
     ]
     assert survivors == []
+
+
+def test_a_server_that_lost_its_port_is_never_taken_for_ready(tmp_path: Path) -> None:
+    # GIVEN another process already serving HTTP on the port
+    port = free_port()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    other = start_server("other", argv, f"http://127.0.0.1:{port}", None, cwd=tmp_path)
+    try:
+        # WHEN a second server is started on that port (it cannot bind it, and waits)
+        squatter = [sys.executable, "-c", "import time; time.sleep(120)"]
+        # THEN the other's answers do not make it ready: it is given up on
+        with pytest.raises(TimeoutError, match="did not answer"):
+            start_server("late", squatter, f"http://127.0.0.1:{port}", None, timeout=1.0)
+    finally:
+        other.stop()
+    assert listens_on(other.process.pid, port) is False  # stopped, the port is free
