@@ -23,7 +23,7 @@ from typing import Final
 from devstack.localstack import ROOT
 from devstack.stack import QUICK_JVM, local_stack
 
-__all__ = ["fuzz_command", "main"]
+__all__ = ["fuzz_command", "fuzz_env", "main"]
 
 _SETTINGS: Final = {
     "DJANGO_SECRET_KEY": "fuzz-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
@@ -66,6 +66,11 @@ def fuzz_command(
     ]
 
 
+def fuzz_env() -> dict[str, str]:
+    """The environment schemathesis runs in: this one, plus the project's own checks."""
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "devstack.fuzz_checks"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=100)
@@ -86,8 +91,7 @@ def main() -> int:
                 excluded=options.exclude_checks,
                 report_dir=options.report_dir,
             )
-            env = {**os.environ, "SCHEMATHESIS_HOOKS": "devstack.fuzz_checks"}
-            return subprocess.run(command, check=False, cwd=ROOT, env=env).returncode
+            return subprocess.run(command, check=False, cwd=ROOT, env=fuzz_env()).returncode
 
 
 if __name__ == "__main__":
