@@ -30,6 +30,8 @@ from triggers.core.aws import dynamodb_connection
 from triggers.core.chunks import chunks
 from triggers.core.deadline import remaining_seconds
 from triggers.core.errors import (
+    CONDITION_FAILED_REASON,
+    PASSING_CANCELLATION_REASONS,
     ServiceUnavailableError,
     TriggersError,
     UnavailableCause,
@@ -47,18 +49,6 @@ _ITEM_OVERHEAD_BYTES: Final = 512
 _ATTEMPTS: Final = 5
 _FIRST_BACKOFF_SECONDS: Final = 0.05
 _CANCELLED: Final = "TransactionCanceledException"
-_CONDITION_FAILED_REASON: Final = "ConditionalCheckFailed"
-# Cancellation reasons of an item that was not written but may be when tried again
-# ("None": the item was fine, another one cancelled the transaction).
-_PASSING_REASONS: Final = frozenset(
-    {
-        "None",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-        "TransactionConflict",
-        "RequestLimitExceeded",
-    }
-)
 
 Numbered = tuple[int, RawItem]
 
@@ -138,9 +128,9 @@ def _put_group(group: list[Numbered]) -> dict[int, TriggersError]:
             return failures
         again: list[Numbered] = []
         for numbered, (code, message) in zip(pending, reasons, strict=True):
-            if code == _CONDITION_FAILED_REASON:
+            if code == CONDITION_FAILED_REASON:
                 continue  # its key is taken: an earlier attempt of this call wrote it
-            if code in _PASSING_REASONS:
+            if code in PASSING_CANCELLATION_REASONS:
                 again.append(numbered)
             else:
                 failures[numbered[0]] = permanent_write_error(code, message)

@@ -32,6 +32,8 @@ from triggers.core.aws import dynamodb_connection
 from triggers.core.clock import utcnow
 from triggers.core.errors import (
     CONDITION_FAILED,
+    CONDITION_FAILED_REASON,
+    PASSING_CANCELLATION_REASONS,
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
@@ -57,16 +59,7 @@ logger = get_logger(__name__)
 _TRANSACTION_CANCELLED = "TransactionCanceledException"
 _TRANSACTION_ATTEMPTS = 4
 # A keyed transaction's cancellation reasons other than these are permanent: no retry.
-_TRANSACTION_PASSING_REASONS = frozenset(
-    {
-        "None",
-        "ConditionalCheckFailed",
-        "TransactionConflict",
-        "ThrottlingError",
-        "ProvisionedThroughputExceeded",
-        "RequestLimitExceeded",
-    }
-)
+_TRANSACTION_PASSING_REASONS = PASSING_CANCELLATION_REASONS | {CONDITION_FAILED_REASON}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +162,7 @@ def event_ingest(
                 if refused is not None and refused.code not in _TRANSACTION_PASSING_REASONS:
                     raise permanent_write_error(refused.code or "", refused.message or "") from None
             reason = reasons[0] if reasons else None
-            if reason is not None and reason.code == "ConditionalCheckFailed":
+            if reason is not None and reason.code == CONDITION_FAILED_REASON:
                 existing = _live_record(reason.raw_item)
                 if existing is not None and existing.request_hash != request_hash:
                     raise ConflictError(

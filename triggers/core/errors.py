@@ -18,6 +18,8 @@ from triggers.core.deadline import DeadlineExceeded
 
 __all__ = [
     "CONDITION_FAILED",
+    "CONDITION_FAILED_REASON",
+    "PASSING_CANCELLATION_REASONS",
     "RETRY_AFTER_SECONDS",
     "ConflictError",
     "ErrorCode",
@@ -36,8 +38,21 @@ __all__ = [
 ]
 
 
-# DynamoDB's error code when a write's condition does not hold.
+# DynamoDB's error code when a write's condition does not hold, and the same as a
+# transaction's cancellation reason for one of its items.
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+CONDITION_FAILED_REASON: Final = "ConditionalCheckFailed"
+# A transaction item's cancellation reasons that pass: the item was not written, and may
+# be when tried again ("None": the item was fine, another one cancelled the transaction).
+PASSING_CANCELLATION_REASONS: Final = frozenset(
+    {
+        "None",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "TransactionConflict",
+        "RequestLimitExceeded",
+    }
+)
 
 # Seconds a client is asked to wait when DynamoDB throttles or cannot be reached.
 RETRY_AFTER_SECONDS: Final = 1
