@@ -44,13 +44,14 @@ __all__ = [
     "event_connection",
     "metadata_defaults",
     "new_item",
+    "parsed_time",
     "render_item",
     "request_hash_metadata",
     "stored_time",
 ]
 
 RawItem = dict[str, Any]
-Stored = Literal["text", "time", "json", "metadata", "epoch"]
+Stored = Literal["text", "time", "json", "metadata", "epoch", "count"]
 Sent = Literal["text", "json_object", "metadata"]
 
 # How PynamoDB's UTCDateTimeAttribute stores a time: "2026-11-29T07:03:41.748978+0000";
@@ -127,11 +128,18 @@ FIELDS: Final = (
     Field("metadata", "M", "metadata", shown=True, projected=True, sent="metadata"),
     Field("status", "S", "text", shown=True, projected=True),
     Field("acknowledged_at", "S", "time", shown=True, projected=True, nullable=True),
-    # Set only while the event is pending (ack removes them): the keys of the sparse
-    # inbox indexes. Not fetched: no response shows them.
+    # Times leased since written or redriven; shown as 0 on events written before leases.
+    Field("delivery_count", "N", "count", shown=True, projected=True, nullable=True),
+    Field("dead_lettered_at", "S", "time", shown=True, projected=True, nullable=True),
+    # The keys of queue-index (events.models.QueueIndex), set only while the event is in
+    # a queue; and the current lease. Not fetched by reads: no response shows them.
     Field("inbox_tenant", "S", "text", nullable=True),
-    Field("inbox_source", "S", "text", nullable=True),  # "{tenant_id}#{source}"
-    Field("inbox_event_type", "S", "text", nullable=True),  # "{tenant_id}#{event_type}"
+    Field("visible_key", "S", "text", nullable=True),
+    Field("lease_id", "S", "text", nullable=True),
+    Field("leased_at", "S", "time", nullable=True),
+    # Keys of earlier releases' per-filter inbox indexes: never written now.
+    Field("inbox_source", "S", "text", nullable=True),
+    Field("inbox_event_type", "S", "text", nullable=True),
     # TTL (epoch seconds). Not fetched: reads filter on it server side.
     Field("expires_at", "N", "epoch"),
 )
@@ -170,6 +178,11 @@ def stored_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(_STORED_TIME_FORMAT)
 
 
+def parsed_time(stored: str) -> datetime:
+    """A time as stored (`stored_time`), back as an aware datetime."""
+    return datetime.strptime(stored, _STORED_TIME_FORMAT).replace(tzinfo=UTC)
+
+
 def _shown_time(stored: str) -> str:
     return stored.removesuffix(_STORED_UTC_SUFFIX) + "Z"
 
@@ -200,6 +213,8 @@ def _encode(field: Field, value: Any) -> dict[str, Any]:
         return {"S": stored_time(value)}
     if field.stored == "epoch":
         return {"N": str(int(value.timestamp()))}
+    if field.stored == "count":
+        return {"N": str(int(value))}
     if field.stored == "metadata":
         return {"M": {name: {"S": text} for name, text in metadata_defaults(value).items()}}
     return {"S": value}
@@ -233,6 +248,10 @@ def _json(value: dict[str, Any] | None) -> orjson.Fragment:
     return orjson.Fragment(value["S"])
 
 
+def _count(value: dict[str, Any] | None) -> int:
+    return 0 if value is None else int(value["N"])
+
+
 def _metadata(value: dict[str, Any] | None) -> dict[str, str | None]:
     stored = (value or {}).get("M", {})
     return {field.name: _text(stored.get(field.name)) for field in METADATA_FIELDS}
@@ -243,6 +262,7 @@ _DECODERS: dict[Stored, Callable[[dict[str, Any] | None], Any]] = {
     "time": _time,
     "json": _json,
     "metadata": _metadata,
+    "count": _count,
 }
 _SHOWN: Final = tuple((field.name, _DECODERS[field.stored]) for field in FIELDS if field.shown)
 

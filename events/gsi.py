@@ -15,12 +15,12 @@ from typing import Any
 
 from pynamodb.models import Model
 
-from events.models import INBOX_FILTER_KEYS, InboxIndex, inbox_key
+from events.models import QueueIndex
 from events.tables import TableCommandError, TableState, declared_index, table_state
 
 __all__ = [
     "IndexProgress",
-    "backfill_inbox_filter_key",
+    "backfill_queue_key",
     "create_index_request",
     "delete_index_request",
     "existing_table",
@@ -136,48 +136,54 @@ def wait_for_index(
         time.sleep(poll_seconds)
 
 
-def backfill_inbox_filter_key(
-    client: Any, *, table: str, index: str, dry_run: bool, report: Callable[[int], None]
-) -> int:
-    """Set `index`'s key on every pending event that lacks it; how many needed it.
+_QUEUED_WITHOUT_KEY = "attribute_exists(inbox_tenant) AND attribute_not_exists(visible_key)"
 
-    Only the per-filter inbox indexes need this: their keys exist only on events written
-    since they were introduced, and an index built without them would hide older pending
-    events from filtered pages. Pending events are read from the sparse inbox-index; an
-    event acknowledged or deleted meanwhile is skipped (the update is conditional).
-    Run it once every instance writes the key (after the deploy that introduced it).
+
+def backfill_queue_key(
+    client: Any,
+    *,
+    table: str,
+    index: str,
+    dry_run: bool,
+    report: Callable[[int], None],
+    scan_index: str | None = None,
+) -> int:
+    """Set `visible_key` on every queued event that lacks it; how many needed it.
+
+    Only queue-index needs this: its range key exists only on events written since it
+    was introduced, and an index built without it would hide older pending events from
+    leases and the inbox. Such an event becomes visible at once: its `visible_key` is its
+    `created_key`. Queued events are read from `scan_index` if given (the sparse
+    inbox-index of earlier releases), else from the table; an event acknowledged or
+    deleted meanwhile is skipped (the update is conditional). Run it once every
+    instance writes the key (after the deploy that introduced it); re-running it is safe.
     """
-    if index not in INBOX_FILTER_KEYS:
+    if index != QueueIndex.Meta.index_name:
         return 0
-    key_attribute, field = INBOX_FILTER_KEYS[index]
     needed = 0
-    pages = client.get_paginator("scan").paginate(
-        TableName=table,
-        IndexName=InboxIndex.Meta.index_name,
-        FilterExpression="attribute_not_exists(#key)",
-        ProjectionExpression="tenant_id, created_key, #field",
-        ExpressionAttributeNames={"#key": key_attribute, "#field": field},
-    )
-    for page in pages:
+    scan: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": _QUEUED_WITHOUT_KEY,
+        "ProjectionExpression": "tenant_id, created_key",
+    }
+    if scan_index is not None:
+        scan["IndexName"] = scan_index
+    for page in client.get_paginator("scan").paginate(**scan):
         for item in page["Items"]:
             needed += 1
             if not dry_run:
-                _set_inbox_key(client, table, item, key_attribute, field)
+                _set_visible_key(client, table, item)
         report(needed)
     return needed
 
 
-def _set_inbox_key(
-    client: Any, table: str, item: dict[str, Any], key_attribute: str, field: str
-) -> None:
-    tenant_id = item["tenant_id"]["S"]
-    # Acknowledged or deleted since the scan: no longer in any inbox, nothing to set.
+def _set_visible_key(client: Any, table: str, item: dict[str, Any]) -> None:
+    # Acknowledged or deleted since the scan (no longer queued), or leased by a new
+    # instance (its key is set): nothing to do.
     with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
         client.update_item(
             TableName=table,
             Key={"tenant_id": item["tenant_id"], "created_key": item["created_key"]},
-            UpdateExpression="SET #key = :key",
-            ConditionExpression="attribute_exists(inbox_tenant)",
-            ExpressionAttributeNames={"#key": key_attribute},
-            ExpressionAttributeValues={":key": {"S": inbox_key(tenant_id, item[field]["S"])}},
+            UpdateExpression="SET visible_key = created_key",
+            ConditionExpression=_QUEUED_WITHOUT_KEY,
         )

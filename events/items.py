@@ -16,7 +16,7 @@ from django.conf import settings
 from pynamodb.exceptions import PutError
 
 from events.fields import EventDraft, RawItem, event_connection, new_item
-from events.models import STATUS_PENDING, Event, inbox_key
+from events.models import STATUS_PENDING, Event
 from observability.logging import get_logger
 from triggers.core.clock import format_timestamp, utcnow
 from triggers.core.errors import CONDITION_FAILED, dynamodb_error_code, permanent_write_error
@@ -62,25 +62,27 @@ def created_key_of(event_id: str) -> str | None:
 
 
 def pending_item(*, tenant_id: str, draft: EventDraft, now: datetime | None = None) -> PendingItem:
-    """A new pending event (not written): in the tenant's inbox and in the per-source and
-    per-type inbox indexes until it is acknowledged; gone after EVENT_RETENTION_DAYS.
+    """A new pending event (not written): in the tenant's queue (queue-index), visible at
+    once and never leased, until it is acknowledged; gone after EVENT_RETENTION_DAYS.
 
     Its time is kept to the millisecond, its id's own precision, so that the id alone
     gives the item's key (`created_key_of`)."""
     now = (now or utcnow()).astimezone(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     event_id = new_event_id(now)
+    key = created_key(now, event_id)
     item = new_item(
         {
             "tenant_id": tenant_id,
-            "created_key": created_key(now, event_id),
+            "created_key": key,
             "event_id": event_id,
             "created_at": now,
             **draft.values(),
             "status": STATUS_PENDING,
+            "delivery_count": 0,
             "inbox_tenant": tenant_id,
-            "inbox_source": inbox_key(tenant_id, draft.source),
-            "inbox_event_type": inbox_key(tenant_id, draft.event_type),
+            # visible since it was made: its key in the queue is its key in the table
+            "visible_key": key,
             "expires_at": now + timedelta(days=settings.EVENT_RETENTION_DAYS),
         }
     )

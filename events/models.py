@@ -4,77 +4,69 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = [
-    "INBOX_FILTER_KEYS",
+    "LEGACY_INDEXES",
     "Event",
     "EventIdIndex",
     "EventMetadata",
     "IdempotencyRecord",
-    "InboxByEventTypeIndex",
-    "InboxBySourceIndex",
-    "InboxIndex",
-    "inbox_key",
+    "QueueIndex",
+    "dead_letter_queue",
 ]
 
 
 STATUS_PENDING = "pending"
 STATUS_ACKNOWLEDGED = "acknowledged"
+STATUS_DEAD_LETTERED = "dead_lettered"  # leased and dropped too often; waits for a redrive
 STATUS_DELETED = "deleted"  # a tombstone: expired at once, every read skips it
 PRIORITIES = ("low", "normal", "high")
 DEFAULT_PRIORITY = "normal"
 
 
 class EventIdIndex(GlobalSecondaryIndex["Event"]):
-    """Lookup by id: GET, ack and delete address an event by `event_id` alone."""
+    """Lookup by id for the events whose key the id does not give (UUIDv4 ids, and UUIDv7
+    ids written before `created_key` was kept to the id's millisecond).
+
+    KEYS_ONLY: it finds the item's key, and a GetItem reads the item. No write but the
+    put touches it: a lease, an ack or a release changes nothing it projects.
+    """
 
     class Meta:
         index_name = "event-id-index"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     event_id = UnicodeAttribute(hash_key=True)
 
 
-class InboxIndex(GlobalSecondaryIndex["Event"]):
-    """Sparse: only pending events carry `inbox_tenant`, so the inbox never reads acked ones."""
+class QueueIndex(GlobalSecondaryIndex["Event"]):
+    """A tenant's queues, in the order their events become available.
+
+    Sparse: only events in a queue carry `inbox_tenant`. Its value names the queue: the
+    tenant id for pending events, `dead_letter_queue(tenant)` for dead-lettered ones.
+    `visible_key` is `{visible_at}#{event_id}`: when the event can next be leased (its
+    creation time until a lease moves it past the lease's expiry), so "what can be leased
+    now" is one key range, and leased events are never read. Projects what a read needs
+    to choose (filters, delivery count, expiry: TTL deletion lags) and nothing an update
+    changes without moving the key, so a lease costs the index exactly a move (a delete
+    and a put) and an ack one delete.
+    """
 
     class Meta:
-        index_name = "inbox-index"
-        projection = AllProjection()
+        index_name = "queue-index"
+        projection = IncludeProjection(["source", "event_type", "delivery_count", "expires_at"])
 
     inbox_tenant = UnicodeAttribute(hash_key=True)
-    created_key = UnicodeAttribute(range_key=True)
-
-
-class InboxBySourceIndex(GlobalSecondaryIndex["Event"]):
-    """Sparse, like inbox-index, keyed `{tenant_id}#{source}`: an inbox page filtered by
-    source reads only matching pending events, however many others are pending."""
-
-    class Meta:
-        index_name = "inbox-source-index"
-        projection = AllProjection()
-
-    inbox_source = UnicodeAttribute(hash_key=True)
-    created_key = UnicodeAttribute(range_key=True)
-
-
-class InboxByEventTypeIndex(GlobalSecondaryIndex["Event"]):
-    """Sparse, keyed `{tenant_id}#{event_type}`: the inbox filtered by event type."""
-
-    class Meta:
-        index_name = "inbox-event-type-index"
-        projection = AllProjection()
-
-    inbox_event_type = UnicodeAttribute(hash_key=True)
-    created_key = UnicodeAttribute(range_key=True)
+    visible_key = UnicodeAttribute(range_key=True)
 
 
 class EventMetadata(MapAttribute[str, str]):
@@ -99,17 +91,24 @@ class Event(Model):
     metadata = EventMetadata()
     status = UnicodeAttribute()
     acknowledged_at = UTCDateTimeAttribute(null=True)
-    # Set only while the event is pending (ack removes them): the keys of the sparse
-    # inbox indexes. Tenant ids never contain "#".
+    # Times the event was leased since it was written (or last redriven).
+    delivery_count = NumberAttribute(null=True)
+    dead_lettered_at = UTCDateTimeAttribute(null=True)
+    # The keys of queue-index, set only while the event is in a queue (QueueIndex).
+    # Tenant ids never contain "#".
     inbox_tenant = UnicodeAttribute(null=True)
-    inbox_source = UnicodeAttribute(null=True)  # "{tenant_id}#{source}"
-    inbox_event_type = UnicodeAttribute(null=True)  # "{tenant_id}#{event_type}"
+    visible_key = UnicodeAttribute(null=True)
+    # The current lease: its secret (a lease token carries it) and when it was taken.
+    lease_id = UnicodeAttribute(null=True)
+    leased_at = UTCDateTimeAttribute(null=True)
+    # Keys of the per-filter inbox indexes of earlier releases (LEGACY_INDEXES): never
+    # written now; acks and deletes remove them until those indexes are dropped.
+    inbox_source = UnicodeAttribute(null=True)
+    inbox_event_type = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
 
     event_id_index = EventIdIndex()
-    inbox_index = InboxIndex()
-    inbox_source_index = InboxBySourceIndex()
-    inbox_event_type_index = InboxByEventTypeIndex()
+    queue_index = QueueIndex()
 
 
 class IdempotencyRecord(Model):
@@ -127,15 +126,11 @@ class IdempotencyRecord(Model):
     expires_at = TTLAttribute()
 
 
-def inbox_key(tenant_id: str, value: str) -> str:
-    """The hash key of a per-filter inbox index: `{tenant_id}#{source or event_type}`."""
-    return f"{tenant_id}#{value}"
+def dead_letter_queue(tenant_id: str) -> str:
+    """The `inbox_tenant` of a tenant's dead-lettered events."""
+    return f"{tenant_id}#dead-letters"
 
 
-# The per-filter inbox indexes: index name -> (its hash key attribute, the event field
-# that key is made of). Events written before an index existed lack its key until
-# `migrate_gsi` sets it on every pending event.
-INBOX_FILTER_KEYS: dict[str, tuple[str, str]] = {
-    InboxBySourceIndex.Meta.index_name: ("inbox_source", "source"),
-    InboxByEventTypeIndex.Meta.index_name: ("inbox_event_type", "event_type"),
-}
+# Indexes of earlier releases that the model no longer declares: `migrate_gsi --rollback`
+# removes them from a live table once every instance runs this release (docs/DEPLOYMENT.md).
+LEGACY_INDEXES = ("inbox-index", "inbox-source-index", "inbox-event-type-index")

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from events.fields import RawItem, render_item
-from events.models import Event
 from triggers.core.clock import format_timestamp
 
-__all__ = ["ack_json", "batch_json", "created_json", "item_json"]
+__all__ = ["batch_json", "created_json", "item_json"]
 
 
 def created_json(ingested: Any) -> dict[str, Any]:
@@ -33,15 +32,6 @@ def created_json(ingested: Any) -> dict[str, Any]:
 def item_json(item: RawItem) -> dict[str, Any]:
     """A whole event, from the item DynamoDB returned (the inbox's pages, GET)."""
     return render_item(item)
-
-
-def ack_json(event: Event) -> dict[str, Any]:
-    """What POST /v1/events/{id}/ack answers."""
-    return {
-        "event_id": event.event_id,
-        "status": event.status,
-        "acknowledged_at": format_timestamp(event.acknowledged_at),
-    }
 
 
 def _batch_item_json(result: dict[str, Any]) -> dict[str, Any]:

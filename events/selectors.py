@@ -15,11 +15,11 @@ from events.items import created_key_of
 from events.models import Event, EventIdIndex
 from events.reads import ReadBudget, budgeted_pages
 from observability import metrics
-from observability.constants import LOOKUP_GSI, LOOKUP_SCAN, READ_LOOKUP_SCAN
+from observability.constants import LOOKUP_GSI, LOOKUP_KEY, LOOKUP_SCAN, READ_LOOKUP_SCAN
 from observability.logging import get_logger
 from triggers.core.clock import utcnow
 from triggers.core.errors import NotFoundError, ServiceUnavailableError, UnavailableCause
-from triggers.core.ids import event_id_time, is_event_id
+from triggers.core.ids import is_event_id
 
 __all__ = ["event_get", "event_item"]
 
@@ -27,47 +27,34 @@ RawItem = dict[str, Any]
 
 logger = get_logger(__name__)
 
-# Instances' clocks differ a little: an id a moment "in the future" is still recent.
-_CLOCK_SKEW_SECONDS = 1.0
 EVENT_ID_INDEX = EventIdIndex.Meta.index_name
 _EXPIRES_AT = "expires_at"
 
 
-def _is_recent(event_id: str) -> bool:
-    """Whether the id could belong to an event written a moment ago (UUIDv7 time), so that
-    the eventually consistent id index may not show it yet. UUIDv4 ids are old events."""
-    made = event_id_time(event_id)
-    if made is None:
-        return False
-    age = (utcnow() - made).total_seconds()
-    return -_CLOCK_SKEW_SECONDS <= age <= settings.EVENT_LOOKUP_RECENT_SECONDS
-
-
-def _lookup_by_index(tenant_id: str, event_id: str) -> RawItem | None:
-    """One Query of the id index, scoped to the tenant by a filter, so another tenant's
-    event and a missing one look the same."""
-    condition = (Event.tenant_id == tenant_id) & (Event.expires_at > utcnow())
+def _key_by_index(tenant_id: str, event_id: str) -> str | None:
+    """The tenant's `created_key` for this id, from one Query of the (KEYS_ONLY) id index,
+    scoped to the tenant by a filter, so another tenant's event and a missing one look
+    the same."""
     # No Limit: the id has one item, so this is always exactly one call, whoever owns it.
     query = Event.event_id_index.query(
-        event_id, filter_condition=condition, attributes_to_get=list(READ_ATTRIBUTES)
+        event_id,
+        filter_condition=Event.tenant_id == tenant_id,
+        attributes_to_get=["tenant_id", "created_key"],
     )
     for page in query.page_iter:
         if page["Items"]:
-            return dict(page["Items"][0])
+            return str(page["Items"][0]["created_key"]["S"])
     return None
 
 
-def _lookup_by_key(tenant_id: str, event_id: str) -> RawItem | None:
-    """One strongly consistent GetItem of the tenant's item with this UUIDv7 id (its key
-    is derived from the id): it sees a write the id index may not show yet."""
-    range_key = created_key_of(event_id)
-    if range_key is None:
-        return None
+def _get(tenant_id: str, created_key: str) -> RawItem | None:
+    """One strongly consistent GetItem of the tenant's item under this key: it sees every
+    write that was answered, which no index promises."""
     item = (
         event_connection()
         .get_item(
             tenant_id,
-            range_key=range_key,
+            range_key=created_key,
             consistent_read=True,
             attributes_to_get=[*READ_ATTRIBUTES, _EXPIRES_AT],
         )
@@ -124,27 +111,40 @@ def event_item(*, tenant_id: str, event_id: str) -> RawItem:
     """The tenant's live event with this id, as DynamoDB returned it (to show it:
     events.rendering.item_json).
 
-    Served by `event-id-index`; while the live table cannot serve it (not yet migrated,
-    or backfilling), by a bounded Scan. Another tenant's event, an expired one and a
-    malformed id are all "not found", and cost the same.
+    A UUIDv7 id gives the item's key (events.items.created_key_of): one consistent
+    GetItem. Other ids (UUIDv4, and UUIDv7 ids written before keys were the id's own
+    millisecond) are found through `event-id-index`, then read by their key; while the
+    live table cannot serve the index (not yet built, or backfilling), by a bounded Scan.
+    Another tenant's event, an expired one and a malformed id are all "not found", and
+    cost the same: a miss is at most two calls, and never a sleep.
     """
     if not is_event_id(event_id):
         raise NotFoundError("Event not found.")
     started = time.monotonic()
-    calls = 1
+    calls = 0
+    item: RawItem | None = None
+    method = LOOKUP_KEY
+    derived = created_key_of(event_id)
+    if derived is not None:
+        calls += 1
+        item = _get(tenant_id, derived)
+    if item is None:
 
-    def by_index() -> RawItem | None:
-        nonlocal calls
-        item = _lookup_by_index(tenant_id, event_id)
-        if item is None and _is_recent(event_id):
+        def by_index() -> RawItem | None:
+            nonlocal calls
             calls += 1
-            item = _lookup_by_key(tenant_id, event_id)
-        return item
+            created_key = _key_by_index(tenant_id, event_id)
+            if created_key is None or created_key == derived:
+                return None
+            calls += 1
+            return _get(tenant_id, created_key)
 
-    item, indexed = read_with_fallback(
-        EVENT_ID_INDEX, indexed=by_index, fallback=lambda: _lookup_by_scan(tenant_id, event_id)
-    )
-    method = LOOKUP_GSI if indexed else LOOKUP_SCAN
+        item, indexed = read_with_fallback(
+            EVENT_ID_INDEX,
+            indexed=by_index,
+            fallback=lambda: _lookup_by_scan(tenant_id, event_id),
+        )
+        method = LOOKUP_GSI if indexed else LOOKUP_SCAN
     metrics.record_lookup(method)
     logger.info(
         "event_lookup",

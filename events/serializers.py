@@ -126,6 +126,8 @@ def _output_field(field: Any) -> serializers.Field[Any, Any, Any, Any]:
         return RawJSONField()
     if field.stored == "time":
         return serializers.DateTimeField(allow_null=field.nullable)
+    if field.stored == "count":
+        return serializers.IntegerField(min_value=0)
     return serializers.CharField(allow_null=field.nullable)
 
 
@@ -145,28 +147,20 @@ EventOutSerializer = _derived(
 )
 
 
-class EventAckOutSerializer(serializers.Serializer[Any]):
-    event_id = serializers.CharField()
-    status = serializers.CharField()
-    acknowledged_at = serializers.DateTimeField()
-
-
-class _RequestIdMixin(serializers.Serializer[Any]):
+# Every success body carries the request's id. (A comment: a docstring would become the
+# OpenAPI description of every subclass.)
+class RequestIdSerializer(serializers.Serializer[Any]):
     request_id = serializers.CharField()
 
 
 # Response shapes as documented in the OpenAPI schema: the body plus `request_id`.
-class EventCreatedResponseSerializer(EventCreatedOutSerializer, _RequestIdMixin):
+class EventCreatedResponseSerializer(EventCreatedOutSerializer, RequestIdSerializer):
     pass
 
 
 EventResponseSerializer = _derived(
     "EventResponseSerializer", EventOutSerializer, {"request_id": serializers.CharField()}, ""
 )
-
-
-class EventAckResponseSerializer(EventAckOutSerializer, _RequestIdMixin):
-    pass
 
 
 class EventBatchInSerializer(StrictSerializer):
@@ -200,7 +194,7 @@ class BatchFailedResultSerializer(serializers.Serializer[Any]):
     error = BatchErrorSerializer()
 
 
-class EventBatchResponseSerializer(_RequestIdMixin):
+class EventBatchResponseSerializer(RequestIdSerializer):
     results = PolymorphicProxySerializer(
         component_name="BatchResult",
         serializers=[BatchStoredResultSerializer, BatchFailedResultSerializer],

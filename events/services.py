@@ -1,4 +1,4 @@
-"""Writes: ingest, acknowledge, delete events."""
+"""Writes: ingest and delete events. (Acknowledging is the consumer side's: inbox.leases.)"""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from events.batch import put_events
 from events.fields import EventDraft, event_connection
 from events.items import PendingItem, pending_event, pending_item, put_pending_item
 from events.models import (
-    STATUS_ACKNOWLEDGED,
     STATUS_DELETED,
     STATUS_PENDING,
     Event,
@@ -48,7 +47,6 @@ __all__ = [
     "BatchItem",
     "BatchResult",
     "IngestedEvent",
-    "event_acknowledge",
     "event_delete",
     "event_ingest",
     "event_ingest_batch",
@@ -257,40 +255,6 @@ def _is_condition_failure(exc: UpdateError) -> bool:
     return dynamodb_error_code(exc) == CONDITION_FAILED
 
 
-def event_acknowledge(*, tenant_id: str, event_id: str) -> Event:
-    """Mark the event acknowledged and take it out of the inbox. Acking again is a no-op
-    that returns the first `acknowledged_at`."""
-    event = event_get(tenant_id=tenant_id, event_id=event_id)
-    if event.status == STATUS_ACKNOWLEDGED:
-        logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True)
-        return event
-    try:
-        event.update(
-            actions=[
-                Event.status.set(STATUS_ACKNOWLEDGED),
-                Event.acknowledged_at.set(utcnow()),
-                Event.inbox_tenant.remove(),
-                Event.inbox_source.remove(),
-                Event.inbox_event_type.remove(),
-            ],
-            condition=Event.status == STATUS_PENDING,
-        )
-    except UpdateError as exc:
-        if not _is_condition_failure(exc):
-            raise
-        # Acknowledged (or deleted: a tombstone, or gone) by a concurrent request.
-        try:
-            current = Event.get(event.tenant_id, event.created_key, consistent_read=True)
-        except Event.DoesNotExist:
-            current = None
-        if current is None or current.status != STATUS_ACKNOWLEDGED:
-            raise NotFoundError("Event not found.") from None
-        logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True)
-        return current
-    logger.info("event_acknowledged", event_id=event_id, already_acknowledged=False)
-    return event
-
-
 def event_delete(*, tenant_id: str, event_id: str) -> None:
     """Delete the event: its payload and inbox keys go at once, and what is left is a
     tombstone, already expired (every read skips it), that TTL removes later.
@@ -310,6 +274,9 @@ def event_delete(*, tenant_id: str, event_id: str) -> None:
                 Event.expires_at.set(now - timedelta(seconds=1)),
                 Event.payload.remove(),
                 Event.inbox_tenant.remove(),
+                Event.visible_key.remove(),
+                Event.lease_id.remove(),
+                Event.leased_at.remove(),
                 Event.inbox_source.remove(),
                 Event.inbox_event_type.remove(),
             ],

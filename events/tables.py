@@ -24,7 +24,9 @@ __all__ = [
     "TableState",
     "declared_index",
     "declared_indexes",
+    "declared_projection",
     "ensure_ttl",
+    "same_projection",
     "table_state",
     "ttl_attribute_name",
 ]
@@ -50,6 +52,18 @@ def declared_indexes(model: type[Model]) -> dict[str, Any]:
     return {index.Meta.index_name: index for index in model._indexes.values()}
 
 
+def declared_projection(model: type[Model], index: str) -> dict[str, Any]:
+    """The Projection the model declares for `index`, as DescribeTable reports one."""
+    projection: dict[str, Any] = type(declared_index(model, index))._get_schema()["projection"]
+    return projection
+
+
+def same_projection(live: dict[str, Any], declared: dict[str, Any]) -> bool:
+    return live.get("ProjectionType") == declared.get("ProjectionType") and sorted(
+        live.get("NonKeyAttributes", [])
+    ) == sorted(declared.get("NonKeyAttributes", []))
+
+
 def declared_index(model: type[Model], index: str) -> Any:
     declared = declared_indexes(model)
     if index in declared:
@@ -63,6 +77,7 @@ class IndexState:
     status: str  # CREATING, UPDATING, DELETING, ACTIVE
     backfilling: bool
     item_count: int | None
+    projection: dict[str, Any] = field(default_factory=dict)  # DescribeTable's Projection
 
     @property
     def serves_reads(self) -> bool:
@@ -82,6 +97,18 @@ class TableState:
 
     def missing_indexes(self, model: type[Model]) -> list[str]:
         return [name for name in declared_indexes(model) if name not in self.indexes]
+
+    def undeclared_indexes(self, model: type[Model]) -> list[str]:
+        return [name for name in self.indexes if name not in declared_indexes(model)]
+
+    def reprojected_indexes(self, model: type[Model]) -> list[str]:
+        """Indexes the model declares with another projection than the live one."""
+        return [
+            name
+            for name, live in self.indexes.items()
+            if name in declared_indexes(model)
+            and not same_projection(live.projection, declared_projection(model, name))
+        ]
 
     def indexes_in_flux(self, *, other_than: str) -> list[str]:
         """Indexes still being created, updated or deleted (DynamoDB allows one at a time)."""
@@ -120,6 +147,7 @@ def table_state(client: Any, table: str, *, region: str) -> TableState:
             status=index["IndexStatus"],
             backfilling=bool(index.get("Backfilling")),
             item_count=index.get("ItemCount"),
+            projection=index.get("Projection", {}),
         )
         for index in description.get("GlobalSecondaryIndexes", [])
     }

@@ -9,10 +9,9 @@ from rest_framework.response import Response
 
 from events import selectors, services
 from events.fields import EventDraft
-from events.rendering import ack_json, batch_json, created_json, item_json
+from events.rendering import batch_json, created_json, item_json
 from events.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
-    EventAckResponseSerializer,
     EventBatchInDocsSerializer,
     EventBatchInSerializer,
     EventBatchResponseSerializer,
@@ -128,16 +127,3 @@ class EventDetailView(ApiView):
     def delete(self, request: Request, event_id: str) -> Response:
         services.event_delete(tenant_id=tenant_of(request), event_id=event_id)
         return Response(status=204)
-
-
-class EventAckView(ApiView):
-    """Acknowledge an event: it leaves the inbox. Acking again returns the first time."""
-
-    @extend_schema(
-        operation_id="events_acknowledge",
-        request=None,
-        responses=with_errors("read", {200: EventAckResponseSerializer}),
-    )
-    def post(self, request: Request, event_id: str) -> Response:
-        event = services.event_acknowledge(tenant_id=tenant_of(request), event_id=event_id)
-        return api_response(request, ack_json(event))

@@ -1,19 +1,14 @@
-"""The inbox: a tenant's pending events, oldest first, in cursor-paginated pages.
+"""The inbox and the dead letters: a tenant's events in cursor-paginated pages, oldest
+first, read from its queues (inbox.queue).
 
-Each page is read from a sparse index that holds only pending events:
+`GET /v1/inbox` lists the events available now: pending and not under a lease, in the
+order they became available (creation order for events never leased). A leased event
+is not listed until its lease runs out or is released, so a consumer that reads the
+inbox and acks by id never takes an event a lease holds.
 
-| filters              | index                                  | DynamoDB filter        |
-|----------------------|----------------------------------------|------------------------|
-| none                 | inbox-index (`tenant_id`)              | -                      |
-| source               | inbox-source-index (`tenant#source`)   | -                      |
-| event_type           | inbox-event-type-index (`tenant#type`) | -                      |
-| source and event_type| inbox-source-index                     | event_type             |
-
-so a filtered page reads about `limit` items however many other events are pending.
-While a per-filter index is missing or backfilling, the page is read from inbox-index
-with the filters as DynamoDB filter expressions. Every page is read within a
-ReadBudget: when it is spent first, the page holds what was found (possibly nothing)
-and a cursor that resumes exactly where reading stopped.
+A page reads the queue within the read budget: when it is spent first, the page holds
+what was found (possibly nothing) and a cursor that resumes exactly where reading
+stopped. Filters are DynamoDB filters on the queue, evaluated within the same budget.
 """
 
 from __future__ import annotations
@@ -21,117 +16,75 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-from pynamodb.indexes import GlobalSecondaryIndex
-
-from events.fields import READ_ATTRIBUTES
-from events.indexes import read_with_fallback
-from events.models import Event, inbox_key
-from events.reads import ReadBudget, budgeted_pages
+from events.models import STATUS_DEAD_LETTERED, STATUS_PENDING, dead_letter_queue
 from inbox.cursor import decode_cursor, encode_cursor
+from inbox.leases import record_oldest_returned
+from inbox.queue import Position, fetch_items, read_queue, visible_until
 from observability import metrics
-from observability.constants import READ_INBOX
+from observability.constants import READ_DEAD_LETTERS, READ_INBOX
 from observability.logging import get_logger
 from triggers.core.clock import utcnow
 
-__all__ = ["InboxPage", "inbox_page"]
+__all__ = ["QueuePage", "dead_letter_page", "inbox_page"]
 
 logger = get_logger(__name__)
 
-# With a DynamoDB filter, a page evaluates more items than it keeps: ask for more per call.
-_FILTERED_PAGE_FACTOR = 4
+RawItem = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class InboxPage:
+class QueuePage:
     # The events as DynamoDB returned them (events.rendering.item_json renders them):
     # a page of 50 PynamoDB models would cost more than the page's own DynamoDB call.
-    items: list[dict[str, Any]]
+    items: list[RawItem]
     next_cursor: str | None
     budget_exhausted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one page is read: which index, under which hash key, filtered how."""
-
-    index: GlobalSecondaryIndex[Event]
-    hash_attribute: str
-    hash_key: str
-    residual: Condition | None = None  # DynamoDB filter beyond the index's own selection
-
-    @property
-    def name(self) -> str:
-        return str(self.index.Meta.index_name)
-
-    def start_key(self, *, tenant_id: str, after: str | None) -> dict[str, Any] | None:
-        if after is None:
-            return None
-        return {
-            self.hash_attribute: {"S": self.hash_key},
-            "created_key": {"S": after},
-            "tenant_id": {"S": tenant_id},
-        }
+def _position(item: RawItem) -> Position:
+    created = item["created_key"]["S"]
+    return Position(item.get("visible_key", {}).get("S", created), created)
 
 
-def _unfiltered_plan(tenant_id: str, source: str | None, event_type: str | None) -> _Plan:
-    residual = None
-    if source is not None:
-        residual = Event.source == source
-    if event_type is not None:
-        by_type = Event.event_type == event_type
-        residual = by_type if residual is None else residual & by_type
-    return _Plan(Event.inbox_index, "inbox_tenant", tenant_id, residual)
-
-
-def _plan(tenant_id: str, source: str | None, event_type: str | None) -> _Plan:
-    if source is not None:
-        residual = None if event_type is None else Event.event_type == event_type
-        return _Plan(
-            Event.inbox_source_index, "inbox_source", inbox_key(tenant_id, source), residual
-        )
-    if event_type is not None:
-        return _Plan(
-            Event.inbox_event_type_index, "inbox_event_type", inbox_key(tenant_id, event_type)
-        )
-    return _unfiltered_plan(tenant_id, None, None)
-
-
-def _read(plan: _Plan, *, tenant_id: str, limit: int, after: str | None) -> InboxPage:
-    """Up to `limit` events after `after`, reading one more to know whether any follow."""
-    want = limit + 1
-    condition = Event.expires_at > utcnow()  # TTL deletion lags; expired items may linger
-    factor = 1
-    if plan.residual is not None:
-        condition &= plan.residual
-        factor = _FILTERED_PAGE_FACTOR
-    results = plan.index.query(
-        plan.hash_key,
-        filter_condition=condition,
-        last_evaluated_key=plan.start_key(tenant_id=tenant_id, after=after),
-        attributes_to_get=list(READ_ATTRIBUTES),
+def _page(
+    *,
+    tenant_id: str,
+    queue: str,
+    status: str,
+    limit: int,
+    cursor: str | None,
+    source: str | None,
+    event_type: str | None,
+    visible_now: bool,
+) -> QueuePage:
+    now = utcnow()
+    after = None if cursor is None else decode_cursor(cursor, tenant_id=tenant_id)
+    read = read_queue(
+        tenant_id=tenant_id,
+        queue=queue,
+        now=now,
+        want=limit,
+        below=visible_until(now) if visible_now else None,
+        after=after,
+        source=source,
+        event_type=event_type,
     )
-    budget = ReadBudget.per_read()
-    found: list[dict[str, Any]] = []
-    stopped_at: dict[str, Any] | None = None
-    for page in budgeted_pages(results, budget, wanted=lambda: (want - len(found)) * factor):
-        found.extend(page.items[: want - len(found)])
-        stopped_at = page.last_evaluated_key
-        if len(found) == want:
-            break
-
-    items = found[:limit]
-    if len(found) > limit:
-        return InboxPage(items, _cursor(tenant_id, items[-1]["created_key"]["S"]))
-    if stopped_at is not None:  # the budget ran out before the index did
-        return InboxPage(
-            items, _cursor(tenant_id, stopped_at["created_key"]["S"]), budget_exhausted=True
-        )
-    return InboxPage(items, None)
-
-
-def _cursor(tenant_id: str, created_key: str) -> str:
-    return encode_cursor(tenant_id=tenant_id, created_key=created_key)
+    # The whole items, as they are now: one leased, acknowledged or redriven since the
+    # index was read is left out (it has moved on).
+    items = [
+        item
+        for item in fetch_items(read.entries)
+        if item.get("inbox_tenant", {}).get("S") == queue and item["status"]["S"] == status
+    ]
+    if read.more and read.entries:
+        next_cursor = encode_cursor(tenant_id=tenant_id, position=_position(read.entries[-1]))
+    elif read.stopped_at is not None:
+        next_cursor = encode_cursor(tenant_id=tenant_id, position=read.stopped_at)
+    else:
+        next_cursor = None
+    if visible_now:
+        record_oldest_returned(items, now)
+    return QueuePage(items, next_cursor, budget_exhausted=read.stopped_at is not None)
 
 
 def inbox_page(
@@ -141,38 +94,67 @@ def inbox_page(
     cursor: str | None = None,
     source: str | None = None,
     event_type: str | None = None,
-) -> InboxPage:
-    """Up to `limit` pending events after `cursor`, oldest first.
+) -> QueuePage:
+    """Up to `limit` events available now after `cursor`, oldest first.
 
     `next_cursor` is None exactly when nothing matching follows. A page cut short by
     the read budget may hold fewer than `limit` events, even none, with a cursor that
     resumes where reading stopped.
     """
-    after = None if cursor is None else decode_cursor(cursor, tenant_id=tenant_id)
-    plan = _plan(tenant_id, source, event_type)
-    if plan.index is Event.inbox_index:
-        page, indexed = _read(plan, tenant_id=tenant_id, limit=limit, after=after), True
-    else:
-        page, indexed = read_with_fallback(
-            plan.name,
-            indexed=lambda: _read(plan, tenant_id=tenant_id, limit=limit, after=after),
-            fallback=lambda: _read(
-                _unfiltered_plan(tenant_id, source, event_type),
-                tenant_id=tenant_id,
-                limit=limit,
-                after=after,
-            ),
-        )
+    page = _page(
+        tenant_id=tenant_id,
+        queue=tenant_id,
+        status=STATUS_PENDING,
+        limit=limit,
+        cursor=cursor,
+        source=source,
+        event_type=event_type,
+        visible_now=True,
+    )
+    _logged("inbox_listed", READ_INBOX, page, limit, cursor, source, event_type)
+    return page
+
+
+def dead_letter_page(
+    *,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None = None,
+    source: str | None = None,
+    event_type: str | None = None,
+) -> QueuePage:
+    """Up to `limit` dead-lettered events after `cursor`, oldest (created) first."""
+    page = _page(
+        tenant_id=tenant_id,
+        queue=dead_letter_queue(tenant_id),
+        status=STATUS_DEAD_LETTERED,
+        limit=limit,
+        cursor=cursor,
+        source=source,
+        event_type=event_type,
+        visible_now=False,
+    )
+    _logged("dead_letters_listed", READ_DEAD_LETTERS, page, limit, cursor, source, event_type)
+    return page
+
+
+def _logged(  # noqa: PLR0917 - one log line's fields
+    event: str,
+    operation: str,
+    page: QueuePage,
+    limit: int,
+    cursor: str | None,
+    source: str | None,
+    event_type: str | None,
+) -> None:
     if page.budget_exhausted:
-        metrics.record_budget_exhausted(READ_INBOX)
+        metrics.record_budget_exhausted(operation)
     logger.info(
-        "inbox_listed",
+        event,
         limit=limit,
         has_cursor=cursor is not None,
         result_count=len(page.items),
         has_more=page.next_cursor is not None,
         budget_exhausted=page.budget_exhausted,
-        index=plan.name if indexed else Event.inbox_index.Meta.index_name,
         filters={"source": source, "event_type": event_type},
     )
-    return page

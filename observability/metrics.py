@@ -47,10 +47,15 @@ __all__ = [
     "bucket_ms",
     "get_publisher",
     "record_budget_exhausted",
+    "record_dead_letters",
     "record_event_ingestion",
     "record_index_fallback",
+    "record_lease_releases",
+    "record_leases_granted",
     "record_lookup",
+    "record_oldest_pending_age",
     "record_rate_limited",
+    "record_redrives",
     "record_request",
     "record_unavailable",
     "shutdown_publisher",
@@ -194,6 +199,7 @@ class MetricsPublisher(Protocol):
     def count(
         self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
     ) -> None: ...
+    def sample(self, name: str, value: float, unit: str) -> None: ...
     def flush(self) -> None: ...
     def shutdown(self, timeout: float = ...) -> None: ...
 
@@ -207,6 +213,9 @@ class NoopPublisher:
     def count(
         self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
     ) -> None:
+        pass
+
+    def sample(self, name: str, value: float, unit: str) -> None:
         pass
 
     def flush(self) -> None:
@@ -263,6 +272,12 @@ class BufferedPublisher:
         self, name: str, dimensions: Mapping[str, str] | None = None, *, value: float = 1
     ) -> None:
         self._count(name, _dimensions(**(dimensions or {})), value)
+
+    def sample(self, name: str, value: float, unit: str) -> None:
+        """One observation of a distribution without dimensions (CloudWatch gets its
+        values and counts, so any statistic of it: Maximum, p99...)."""
+        self._ensure_thread()
+        self.buffer.add_sample(name, (), value, unit)
 
     def _count(self, name: str, dims: Dimensions, value: float = 1) -> None:
         self._ensure_thread()
@@ -429,3 +444,30 @@ def record_index_fallback(index: str) -> None:
 def record_rate_limited() -> None:
     """A request refused 429: its API key was over its rate limit."""
     get_publisher().count(m.RATE_LIMITED)
+
+
+def record_leases_granted(count: int, *, expired: int) -> None:
+    """Events leased by one request; `expired` of them had a lease that ran out."""
+    if count:
+        get_publisher().count(m.LEASES_GRANTED, value=count)
+    if expired:
+        get_publisher().count(m.LEASE_EXPIRIES, value=expired)
+
+
+def record_lease_releases(count: int) -> None:
+    get_publisher().count(m.LEASE_RELEASES, value=count)
+
+
+def record_dead_letters(count: int) -> None:
+    """Events dead-lettered: delivered LEASE_MAX_DELIVERIES times without an ack."""
+    get_publisher().count(m.DEAD_LETTERS, value=count)
+
+
+def record_redrives(count: int) -> None:
+    get_publisher().count(m.REDRIVES, value=count)
+
+
+def record_oldest_pending_age(seconds: float) -> None:
+    """The age of the oldest event a lease or an inbox page returned: the backlog signal
+    (alarmed on as its Maximum per minute)."""
+    get_publisher().sample(m.OLDEST_PENDING_AGE, max(seconds, 0.0), m.SECONDS)

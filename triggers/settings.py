@@ -85,9 +85,12 @@ DYNAMODB_READ_BUDGET_CALLS = env_int("DYNAMODB_READ_BUDGET_CALLS", 5, minimum=1)
 # this many items and this many concurrent Scans per process; past either, 503.
 EVENT_SCAN_BUDGET_ITEMS = env_int("EVENT_SCAN_BUDGET_ITEMS", 10000, minimum=1)
 EVENT_SCAN_MAX_CONCURRENT = env_int("EVENT_SCAN_MAX_CONCURRENT", 2, minimum=1)
-# A lookup that misses the (eventually consistent) id index settles it with one
-# consistent read of the item, but only for ids made in the last this many seconds.
-EVENT_LOOKUP_RECENT_SECONDS = env_float("EVENT_LOOKUP_RECENT_SECONDS", 5.0)
+# Leases (POST /v1/inbox/lease): an event whose lease expires or is released for this
+# many deliveries is dead-lettered instead of offered again (SQS's maxReceiveCount).
+LEASE_MAX_DELIVERIES = env_int("LEASE_MAX_DELIVERIES", 5, minimum=1, maximum=100)
+# A lease request makes at most `limit` + this many conditional writes: spares for the
+# leases it loses to another consumer and for the dead letters it moves on its way.
+LEASE_SPARE_WRITES = env_int("LEASE_SPARE_WRITES", 10, minimum=0, maximum=100)
 # A process that found a GSI missing or backfilling reads the slower way for this long,
 # then tries the index again (no DescribeTable on the request path).
 INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)

@@ -28,6 +28,8 @@ def test_get_returns_the_full_event(api: ApiClient) -> None:
         "metadata",
         "status",
         "acknowledged_at",
+        "delivery_count",
+        "dead_lettered_at",
         "request_id",
     }
     assert body["event_id"] == created["event_id"]
@@ -36,6 +38,7 @@ def test_get_returns_the_full_event(api: ApiClient) -> None:
     assert body["metadata"]["priority"] == "high"
     assert body["status"] == "pending"
     assert body["acknowledged_at"] is None
+    assert (body["delivery_count"], body["dead_lettered_at"]) == (0, None)
 
 
 def test_ack_marks_the_event_acknowledged(api: ApiClient) -> None:

@@ -12,6 +12,7 @@ import pytest
 import requests
 from pynamodb.attributes import (
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -33,6 +34,7 @@ ATTRIBUTE_CLASSES: dict[str, type[Any]] = {
     "time": UTCDateTimeAttribute,
     "metadata": MapAttribute,
     "epoch": TTLAttribute,
+    "count": NumberAttribute,
 }
 SHOWN = [field.name for field in FIELDS if field.shown]
 SENT = [field.name for field in SENT_FIELDS]

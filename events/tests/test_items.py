@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from events.fields import EventDraft
 from events.items import created_key_of, pending_event, pending_item
-from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata, inbox_key
+from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata
 
 TEXT = st.text(min_size=1, max_size=20)
 METADATA = st.fixed_dictionaries(
@@ -28,9 +28,10 @@ MOMENTS = st.datetimes(
 
 def as_pynamodb_writes_it(tenant_id: str, draft: EventDraft, event_id: str, now: datetime) -> Event:
     """The event built attribute by attribute through the model, as the service once did."""
+    key = f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{event_id}"
     return Event(
         tenant_id,
-        f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{event_id}",
+        key,
         event_id=event_id,
         created_at=now,
         source=draft.source,
@@ -38,9 +39,9 @@ def as_pynamodb_writes_it(tenant_id: str, draft: EventDraft, event_id: str, now:
         payload=draft.payload,
         metadata=EventMetadata(**draft.metadata),
         status=STATUS_PENDING,
+        delivery_count=0,
         inbox_tenant=tenant_id,
-        inbox_source=inbox_key(tenant_id, draft.source),
-        inbox_event_type=inbox_key(tenant_id, draft.event_type),
+        visible_key=key,
         expires_at=now + timedelta(days=settings.EVENT_RETENTION_DAYS),
     )
 

@@ -23,6 +23,7 @@ __all__ = [
     "RETRY_AFTER_SECONDS",
     "ConflictError",
     "ErrorCode",
+    "LeaseLostError",
     "NotFoundError",
     "PayloadTooLargeError",
     "ServiceUnavailableError",
@@ -66,6 +67,7 @@ class ErrorCode:
     NOT_FOUND: Final = "NOT_FOUND"
     METHOD_NOT_ALLOWED: Final = "METHOD_NOT_ALLOWED"
     CONFLICT: Final = "CONFLICT"
+    LEASE_LOST: Final = "LEASE_LOST"
     PAYLOAD_TOO_LARGE: Final = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE: Final = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED: Final = "RATE_LIMITED"
@@ -101,6 +103,16 @@ class ConflictError(TriggersError):
     status_code = 409
     code = ErrorCode.CONFLICT
     default_message = "The request conflicts with the current state."
+
+
+class LeaseLostError(TriggersError):
+    """409: the lease token is no longer the event's current lease (it expired, another
+    consumer leased the event since, or it was released or acknowledged), so nothing
+    was changed; `details.reason` says which."""
+
+    status_code = 409
+    code = ErrorCode.LEASE_LOST
+    default_message = "This lease is no longer held; the event was not changed."
 
 
 class PayloadTooLargeError(TriggersError):

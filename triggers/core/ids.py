@@ -13,10 +13,11 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["event_id_time", "is_event_id", "new_event_id"]
+__all__ = ["EVENT_ID_PATTERN", "event_id_time", "is_event_id", "new_event_id"]
 
 # Lowercase, as the service issues them: version 7 (time-ordered) or 4 (older events).
-_EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+EVENT_ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 _RAND_A_BITS = 12
 _RAND_B_BITS = 62
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,4 +1,6 @@
-"""manage.py migrate_gsi: add a declared GSI to the live events table, watch it build, undo it."""
+"""manage.py migrate_gsi: bring one GSI of the live events table to what the model
+declares (add it, rebuild it with a new projection, or remove one no longer declared),
+and watch DynamoDB do it."""
 
 from __future__ import annotations
 
@@ -13,24 +15,33 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.gsi import (
     IndexProgress,
-    backfill_inbox_filter_key,
+    backfill_queue_key,
     create_index_request,
     delete_index_request,
     existing_table,
     wait_for_index,
 )
-from events.models import INBOX_FILTER_KEYS, Event, EventIdIndex
-from events.tables import IndexState, TableCommandError, TableState, declared_index
+from events.models import LEGACY_INDEXES, Event, EventIdIndex, QueueIndex
+from events.tables import (
+    IndexState,
+    TableCommandError,
+    TableState,
+    declared_index,
+    declared_indexes,
+    declared_projection,
+    same_projection,
+)
 from triggers.core.aws import aws_client
 
 
 class Command(BaseCommand):
     help = (
-        "Bring a global secondary index declared on the Event model to the live table: "
-        "create it if missing (attribute definitions merged, throughput matched; for the "
-        "per-filter inbox indexes, after setting their key on older pending events), wait "
-        "until it is ACTIVE, or remove it with --rollback. Idempotent; safe as an Elastic "
-        "Beanstalk leader_only command."
+        "Bring one global secondary index of the live events table to what the Event model "
+        "declares: create it if missing (attribute definitions merged, throughput matched; "
+        "for queue-index, after setting its key on older pending events), rebuild it with "
+        "--rebuild when its projection changed, wait until it is ACTIVE; or remove it with "
+        "--rollback (also an index the model no longer declares). --plan lists what the "
+        "table needs. Idempotent; safe as an Elastic Beanstalk leader_only command."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,6 +52,14 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Print the UpdateTable request; change nothing."
         )
         parser.add_argument("--rollback", action="store_true", help="Delete the index instead.")
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Delete and create again an index whose declared projection changed.",
+        )
+        parser.add_argument(
+            "--plan", action="store_true", help="List the commands the table needs; change nothing."
+        )
         parser.add_argument("--yes", action="store_true", help="Do not ask before --rollback.")
         parser.add_argument(
             "--wait",
@@ -68,18 +87,48 @@ class Command(BaseCommand):
             index=options["index"],
             region=region,
         )
-        declared_index(Event, target.index)  # fail early on a typo
         state = existing_table(target.client, target.table, region=region)
+        if options["plan"]:
+            return self._plan(target, state)
         live = state.indexes.get(target.index)
         if options["rollback"]:
             return self._rollback(target, live, options)
+        declared_index(Event, target.index)  # fail early on a typo
         if live is None:
             return self._create(target, state, options)
-        return self._existing(target, live, options)
+        return self._existing(target, state, live, options)
 
-    def _existing(self, target: _Target, live: IndexState, options: dict[str, Any]) -> str:
+    def _plan(self, target: _Target, state: TableState) -> str:
+        """Every step the live table needs, in the order to run them."""
+        command = "manage.py migrate_gsi"
+        steps = [f"{command} --index {name}" for name in state.missing_indexes(Event)]
+        steps += [
+            f"{command} --index {name} --rebuild" for name in state.reprojected_indexes(Event)
+        ]
+        steps += [
+            f"{command} --index {name} --rollback" for name in state.undeclared_indexes(Event)
+        ]
+        for step in steps:
+            self.stdout.write(step)
+        if not steps:
+            return f"{target.table} has every index as declared; nothing to do"
+        return f"{target.table} needs {len(steps)} step(s), one at a time, in this order"
+
+    def _existing(
+        self, target: _Target, state: TableState, live: IndexState, options: dict[str, Any]
+    ) -> str:
         where = f"{target.index} on {target.table}"
         status = live.status
+        declared = declared_projection(Event, target.index)
+        if live.serves_reads and not same_projection(live.projection, declared):
+            if options["rebuild"]:
+                return self._rebuild(target, state, options)
+            raise TableCommandError(
+                f"{where} projects {live.projection.get('ProjectionType')} where the model "
+                f"declares {declared['ProjectionType']}. DynamoDB cannot change a projection: "
+                f"rebuild it with --rebuild (deletes it, then creates it as declared; "
+                f"{_REBUILD_EFFECT.get(target.index, 'its reads take their fallback meanwhile')})."
+            )
         if live.serves_reads:
             return f"{where} is already present and ACTIVE; nothing to do"
         if status == "DELETING":
@@ -107,20 +156,42 @@ class Command(BaseCommand):
             return f"{target.index} on {target.table} is being created; not waiting"
         return self._wait(target, options, until_gone=False)
 
+    def _rebuild(self, target: _Target, state: TableState, options: dict[str, Any]) -> str:
+        if options["dry_run"]:
+            self.stdout.write(json.dumps(delete_index_request(target.table, target.index)))
+            self.stdout.write(json.dumps(create_index_request(Event, state, target.index)))
+            return f"would rebuild {target.index} on {target.table} (dry run)"
+        if not options["wait"]:
+            raise TableCommandError(
+                "--rebuild waits for the delete before it creates: drop --no-wait."
+            )
+        if not options["yes"]:
+            self._confirm(f"Delete {target.index} from {target.table} and create it again?")
+        target.client.update_table(**delete_index_request(target.table, target.index))
+        self.stdout.write(f"Deleting {target.index} from {target.table} to rebuild it")
+        self._wait(target, options, until_gone=True)
+        state = existing_table(target.client, target.table, region=target.region)
+        return self._create(target, state, options)
+
     def _backfill_keys(self, target: _Target, *, dry_run: bool) -> None:
-        """The per-filter inbox indexes need their key on older pending events first."""
-        if target.index not in INBOX_FILTER_KEYS:
+        """queue-index needs its key on older pending events first."""
+        if target.index != QueueIndex.Meta.index_name:
             return
-        key_attribute = INBOX_FILTER_KEYS[target.index][0]
         verb = "would set" if dry_run else "set"
 
         def report(done: int) -> None:
-            self.stdout.write(f"{key_attribute}: {verb} on {done} pending events so far")
+            self.stdout.write(f"visible_key: {verb} on {done} queued events so far")
 
-        done = backfill_inbox_filter_key(
-            target.client, table=target.table, index=target.index, dry_run=dry_run, report=report
+        live = existing_table(target.client, target.table, region=target.region).indexes
+        done = backfill_queue_key(
+            target.client,
+            table=target.table,
+            index=target.index,
+            dry_run=dry_run,
+            report=report,
+            scan_index=next((name for name in LEGACY_INDEXES[:1] if name in live), None),
         )
-        self.stdout.write(f"{key_attribute}: {verb} on {done} pending events that lacked it")
+        self.stdout.write(f"visible_key: {verb} on {done} queued events that lacked it")
 
     def _rollback(self, target: _Target, live: IndexState | None, options: dict[str, Any]) -> str:
         if live is None:
@@ -130,9 +201,13 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(request, indent=2))
             return f"would delete {target.index} from {target.table} (dry run)"
         if not options["yes"]:
+            effect = (
+                _REBUILD_EFFECT.get(target.index, "its reads take their fallback")
+                if target.index in declared_indexes(Event)
+                else "the model no longer declares it"
+            )
             self._confirm(
-                f"Delete {target.index} from {target.table} in {target.region}? "
-                "Lookups fall back to Scan."
+                f"Delete {target.index} from {target.table} in {target.region}? ({effect})"
             )
         target.client.update_table(**request)
         self.stdout.write(f"Deleting {target.index} from {target.table}")
@@ -162,6 +237,16 @@ class Command(BaseCommand):
         )
         outcome = "removed from" if until_gone else "ACTIVE on"
         return f"{target.index} {outcome} {target.table} after {final.elapsed_seconds:.1f}s"
+
+
+# What reads do while a declared index is gone (a rollback, or a rebuild's delete).
+_REBUILD_EFFECT = {
+    EventIdIndex.Meta.index_name: (
+        "lookups of ids that do not give their key (UUIDv4, and UUIDv7 ids of events "
+        "written before keys were the id's own millisecond) Scan meanwhile"
+    ),
+    QueueIndex.Meta.index_name: "leases and inbox pages read the table partition meanwhile",
+}
 
 
 @dataclass(frozen=True)
