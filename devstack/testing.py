@@ -425,7 +425,6 @@ def store_pending_events(
     from events.fields import EventDraft
     from events.items import pending_item
     from events.models import Event  # Django is configured only by now
-    from triggers.core.aws import aws_client
 
     start = created or datetime.now(UTC)
     events = [
@@ -436,19 +435,61 @@ def store_pending_events(
         )
         for n in range(count)
     ]
-    name = table or Event.Meta.table_name
+    _write_items([event.item for event in events], table or Event.Meta.table_name)
+    return [event.event_id for event in events]
 
-    def write(share: list[Any]) -> None:
+
+def _write_items(items: list[dict[str, Any]], table: str) -> None:
+    """BatchWriteItem from 4 threads."""
+    from triggers.core.aws import aws_client  # Django is configured only by now
+
+    def write(share: list[dict[str, Any]]) -> None:
         client = aws_client("dynamodb")
         for start in range(0, len(share), 25):  # BatchWriteItem takes 25 items
-            puts = [{"PutRequest": {"Item": e.item}} for e in share[start : start + 25]]
+            puts = [{"PutRequest": {"Item": item}} for item in share[start : start + 25]]
             while puts:
-                response = client.batch_write_item(RequestItems={name: puts})
-                puts = response.get("UnprocessedItems", {}).get(name, [])
+                response = client.batch_write_item(RequestItems={table: puts})
+                puts = response.get("UnprocessedItems", {}).get(table, [])
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(write, [events[i::4] for i in range(4)]))
-    return [event.event_id for event in events]
+        list(pool.map(write, [items[i::4] for i in range(4)]))
+
+
+def store_legacy_events(
+    tenant_id: str,
+    count: int,
+    *,
+    source: str = "tests",
+    table: str | None = None,
+) -> list[str]:
+    """`count` pending events as the releases before leases wrote them: UUIDv4 ids (so
+    the id gives no key), keys with microseconds, the per-filter inbox keys, no
+    `visible_key` and no delivery count. Returns their ids, oldest first."""
+    from events.fields import EventDraft
+    from events.items import pending_item
+    from events.models import Event  # Django is configured only by now
+
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    ids, items = [], []
+    for n in range(count):
+        made = start + timedelta(milliseconds=n, microseconds=123)
+        item = pending_item(
+            tenant_id=tenant_id,
+            draft=EventDraft(source=source, event_type="legacy", payload=f'{{"n":{n}}}'),
+            now=made,
+        ).item
+        event_id = str(uuid.uuid4())
+        stamp = made.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        item["event_id"] = {"S": event_id}
+        item["created_key"] = {"S": f"{stamp}#{event_id}"}
+        for attribute in ("visible_key", "delivery_count"):
+            del item[attribute]
+        item["inbox_source"] = {"S": f"{tenant_id}#{source}"}
+        item["inbox_event_type"] = {"S": f"{tenant_id}#legacy"}
+        items.append(item)
+        ids.append(event_id)
+    _write_items(items, table or Event.Meta.table_name)
+    return ids
 
 
 def new_tenant_id() -> str:

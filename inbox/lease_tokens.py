@@ -1,7 +1,8 @@
 """Lease tokens: what a consumer holds while it processes a leased event.
 
-A token names the event (its key in the table) and the lease (`lease_id`, a random
-secret the lease wrote on the item), signed with SECRET_KEY (HMAC, Django's Signer)
+A token names the event (its key in the table), the lease (`lease_id`, a random
+secret the lease wrote on the item) and the delivery it is (the event's delivery count,
+which no transition changes while the lease holds), signed with SECRET_KEY (HMAC, Django's Signer)
 under a salt that names the tenant. So a token is unguessable (the secret), bound to one
 delivery (a new lease writes a new secret) and to the tenant it was given to: another
 tenant's token, or a made-up one, fails the signature and is "not found" without a
@@ -33,6 +34,7 @@ LEASE_TOKEN_MAX_LENGTH = 512
 class LeaseToken:
     created_key: str  # the event's range key (its tenant is the caller)
     lease_id: str
+    delivery_count: int
 
     @property
     def event_id(self) -> str:
@@ -48,8 +50,10 @@ def _signer(tenant_id: str) -> signing.Signer:
     return signing.Signer(salt=f"{_SALT}:{tenant_id}", sep=".")
 
 
-def encode_lease_token(*, tenant_id: str, created_key: str, lease_id: str) -> str:
-    return _signer(tenant_id).sign_object({"k": created_key, "l": lease_id})
+def encode_lease_token(
+    *, tenant_id: str, created_key: str, lease_id: str, delivery_count: int
+) -> str:
+    return _signer(tenant_id).sign_object({"k": created_key, "l": lease_id, "d": delivery_count})
 
 
 def _not_found() -> NotFoundError:
@@ -64,12 +68,13 @@ def decode_lease_token(token: str, *, tenant_id: str) -> LeaseToken:
         raise _not_found() from None
     if not isinstance(lease, dict):
         raise _not_found()
-    created_key, lease_id = lease.get("k"), lease.get("l")
+    created_key, lease_id, count = lease.get("k"), lease.get("l"), lease.get("d")
     if not (
         isinstance(created_key, str)
         and isinstance(lease_id, str)
+        and isinstance(count, int)
         and _CREATED_KEY.fullmatch(created_key)
         and _LEASE_ID.fullmatch(lease_id)
     ):
         raise _not_found()
-    return LeaseToken(created_key, lease_id)
+    return LeaseToken(created_key, lease_id, count)

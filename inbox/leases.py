@@ -242,6 +242,7 @@ def lease_events(
         redelivered=sum(event.lease.delivery_count > 1 for event in leased),
         max_delivery_count=max((event.lease.delivery_count for event in leased), default=0),
         budget_exhausted=read.stopped_at is not None,
+        read_from=read.read_from,
         filters={"source": source, "event_type": event_type},
     )
     return LeaseBatch(leased, lost=lost, dead_lettered=dead)
@@ -286,7 +287,9 @@ def _lease_one(
         leased_at={"S": stored_time(now)},
         delivery_count={"N": str(count)},
     )
-    token = encode_lease_token(tenant_id=tenant_id, created_key=created_key, lease_id=lease_id)
+    token = encode_lease_token(
+        tenant_id=tenant_id, created_key=created_key, lease_id=lease_id, delivery_count=count
+    )
     return LeasedEvent(item, Lease(token, expires, count)), was_leased
 
 
@@ -368,10 +371,12 @@ def ack_event(*, tenant_id: str, event_id: str, now: datetime | None = None) -> 
     """Acknowledge the event whoever holds it (no lease token): pending, leased or
     dead-lettered, it leaves every queue. Acking again answers the first ack."""
     now = now or utcnow()
-    created_key = event_item(tenant_id=tenant_id, event_id=event_id)["created_key"]["S"]
+    found = event_item(tenant_id=tenant_id, event_id=event_id)
+    if found["status"]["S"] == STATUS_ACKNOWLEDGED:  # nothing to write
+        return _acknowledged_already(event_id, found)
     outcome = _update(
         tenant_id,
-        created_key,
+        found["created_key"]["S"],
         actions=_ack_actions(now),
         condition=Event.status.is_in(STATUS_PENDING, STATUS_DEAD_LETTERED)
         & (Event.expires_at > now),
@@ -381,13 +386,16 @@ def ack_event(*, tenant_id: str, event_id: str, now: datetime | None = None) -> 
         item = outcome.item
         if not _live(item, now) or item is None or item["status"]["S"] != STATUS_ACKNOWLEDGED:
             raise NotFoundError("Event not found.")  # deleted by a concurrent request
-        logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True,
-                    delivery_count=_count(item), lease=False)  # fmt: skip
-        first = parsed_time(item["acknowledged_at"]["S"])
-        return Acknowledged(event_id, first, _count(item))
+        return _acknowledged_already(event_id, item)
     logger.info("event_acknowledged", event_id=event_id, already_acknowledged=False,
                 delivery_count=_count(outcome), lease=False)  # fmt: skip
     return Acknowledged(event_id, now, _count(outcome))
+
+
+def _acknowledged_already(event_id: str, item: RawItem) -> Acknowledged:
+    logger.info("event_acknowledged", event_id=event_id, already_acknowledged=True,
+                delivery_count=_count(item), lease=False)  # fmt: skip
+    return Acknowledged(event_id, parsed_time(item["acknowledged_at"]["S"]), _count(item))
 
 
 def _ack_actions(now: datetime) -> list[Action]:
@@ -464,7 +472,10 @@ def extend_lease(
                 visibility_timeout=visibility_timeout)  # fmt: skip
     return Lease(
         encode_lease_token(
-            tenant_id=tenant_id, created_key=token.created_key, lease_id=token.lease_id
+            tenant_id=tenant_id,
+            created_key=token.created_key,
+            lease_id=token.lease_id,
+            delivery_count=token.delivery_count,
         ),
         expires,
         count,
@@ -483,44 +494,34 @@ def release_lease(
     *, tenant_id: str, token: LeaseToken, delay: int, now: datetime | None = None
 ) -> str:
     """Give the event back (Pub/Sub's nack, SQS's visibility 0): visible again after
-    `delay` seconds; after its LEASE_MAX_DELIVERIES-th delivery, dead-lettered instead.
-    Returns the event's status afterwards."""
+    `delay` seconds; after its LEASE_MAX_DELIVERIES-th delivery (the token says which
+    delivery it is), dead-lettered instead. One conditional write either way. Returns the
+    event's status afterwards."""
     now = now or utcnow()
-    visible_at = now + timedelta(seconds=delay)
-    held = _held(tenant_id, token, now)
-    outcome = _update(
-        tenant_id,
-        token.created_key,
-        actions=[
+    last = token.delivery_count >= settings.LEASE_MAX_DELIVERIES
+    if last:
+        actions = _dead_letter_actions(token.created_key, now, tenant_id)
+    else:
+        visible_at = now + timedelta(seconds=delay)
+        actions = [
             Event.visible_key.set(visible_key(visible_at, token.event_id)),
             Event.lease_id.remove(),
             Event.leased_at.remove(),
-        ],
-        condition=held & (Event.delivery_count < settings.LEASE_MAX_DELIVERIES),
-        return_values="ALL_OLD",
+        ]
+    outcome = _update(
+        tenant_id, token.created_key, actions=actions, condition=_held(tenant_id, token, now)
     )
-    if not isinstance(outcome, _Refused):
-        metrics.record_lease_releases(1)
-        logger.info("lease_released", event_id=token.event_id, delivery_count=_count(outcome),
-                    delay=delay)  # fmt: skip
-        return STATUS_PENDING
-    item = outcome.item
-    if item is None or not _still_held(item, token, now):
-        raise _lost(token, item, now)
-    # the lease holds, so the delivery count refused it: this was the last delivery
-    dead = _update(
-        tenant_id,
-        token.created_key,
-        actions=_dead_letter_actions(token.created_key, now, tenant_id),
-        condition=held,
-    )
-    if isinstance(dead, _Refused):
-        raise _lost(token, dead.item, now)
+    if isinstance(outcome, _Refused):
+        raise _lost(token, outcome.item, now)
     metrics.record_lease_releases(1)
-    metrics.record_dead_letters(1)
-    logger.info("event_dead_lettered", event_id=token.event_id, delivery_count=_count(item),
-                cause="released")  # fmt: skip
-    return STATUS_DEAD_LETTERED
+    if last:
+        metrics.record_dead_letters(1)
+        logger.info("event_dead_lettered", event_id=token.event_id,
+                    delivery_count=token.delivery_count, cause="released")  # fmt: skip
+        return STATUS_DEAD_LETTERED
+    logger.info("lease_released", event_id=token.event_id, delivery_count=token.delivery_count,
+                delay=delay)  # fmt: skip
+    return STATUS_PENDING
 
 
 # --- dead letters --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ the table, filtered to the queue: slower, still within the budget.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from triggers.core.clock import format_timestamp
 
 __all__ = [
     "QUEUE_INDEX",
+    "TABLE",
     "Position",
     "QueueRead",
     "fetch_items",
@@ -39,6 +41,7 @@ __all__ = [
 
 RawItem = dict[str, Any]
 QUEUE_INDEX = str(QueueIndex.Meta.index_name)
+TABLE = "table"
 # With a DynamoDB filter, a read evaluates more items than it keeps: ask for more per call.
 _FILTERED_PAGE_FACTOR = 4
 # BatchGetItem takes at most 100 keys; what it leaves unprocessed is asked for again.
@@ -72,6 +75,7 @@ class QueueRead:
     entries: list[RawItem]
     more: bool  # an entry follows the last one returned (`want` + 1 were found)
     stopped_at: Position | None  # the budget ran out here before `want` were found
+    read_from: str = QUEUE_INDEX  # or TABLE, while queue-index cannot serve reads
 
 
 def _position(item: RawItem) -> Position:
@@ -158,8 +162,8 @@ def read_queue(
             )
         )
 
-    read, _ = read_with_fallback(QUEUE_INDEX, indexed=by_index, fallback=by_table)
-    return read
+    read, indexed = read_with_fallback(QUEUE_INDEX, indexed=by_index, fallback=by_table)
+    return read if indexed else dataclasses.replace(read, read_from=TABLE)
 
 
 def _range(attribute: Any, low: str | None, high: str | None) -> Condition | None:

@@ -19,7 +19,7 @@ from typing import Any
 from events.models import STATUS_DEAD_LETTERED, STATUS_PENDING, dead_letter_queue
 from inbox.cursor import decode_cursor, encode_cursor
 from inbox.leases import record_oldest_returned
-from inbox.queue import Position, fetch_items, read_queue, visible_until
+from inbox.queue import QUEUE_INDEX, Position, fetch_items, read_queue, visible_until
 from observability import metrics
 from observability.constants import READ_DEAD_LETTERS, READ_INBOX
 from observability.logging import get_logger
@@ -39,6 +39,7 @@ class QueuePage:
     items: list[RawItem]
     next_cursor: str | None
     budget_exhausted: bool = False
+    read_from: str = QUEUE_INDEX  # or "table", while queue-index cannot serve reads
 
 
 def _position(item: RawItem) -> Position:
@@ -84,7 +85,12 @@ def _page(
         next_cursor = None
     if visible_now:
         record_oldest_returned(items, now)
-    return QueuePage(items, next_cursor, budget_exhausted=read.stopped_at is not None)
+    return QueuePage(
+        items,
+        next_cursor,
+        budget_exhausted=read.stopped_at is not None,
+        read_from=read.read_from,
+    )
 
 
 def inbox_page(
@@ -156,5 +162,6 @@ def _logged(  # noqa: PLR0917 - one log line's fields
         result_count=len(page.items),
         has_more=page.next_cursor is not None,
         budget_exhausted=page.budget_exhausted,
+        read_from=page.read_from,
         filters={"source": source, "event_type": event_type},
     )

@@ -1,5 +1,5 @@
 """CloudWatch alarms, generated from observability/spec.py: three per watched endpoint,
-and one on the rate limit's refusals."""
+one on the rate limit's refusals, one on the backlog's age and one on dead letters."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 from observability import constants as m
 from observability.spec import (
+    DEAD_LETTER_POLICY,
     ENDPOINTS,
     ERROR_RATE_MAX_PCT,
     LATENCY_POLICY,
+    OLDEST_PENDING_AGE_MAX_SECONDS,
     RATE_LIMITED_MAX_PER_PERIOD,
     RATE_POLICY,
     SUCCESS_RATE_MIN_PCT,
@@ -63,7 +65,13 @@ def _rate(
     ]
 
 
-def alarm_definitions(*, namespace: str, stage: str, actions: list[str]) -> list[dict[str, Any]]:
+def alarm_definitions(
+    *,
+    namespace: str,
+    stage: str,
+    actions: list[str],
+    backlog_age_seconds: float = OLDEST_PENDING_AGE_MAX_SECONDS,
+) -> list[dict[str, Any]]:
     """Keyword arguments for `put_metric_alarm`, one dict per alarm."""
     prefix = alarm_prefix(stage)
     notify = {"ActionsEnabled": True, "AlarmActions": actions, "OKActions": actions}
@@ -151,4 +159,47 @@ def alarm_definitions(*, namespace: str, stage: str, actions: list[str]) -> list
             **notify,
         }
     )
+    alarms += _consumer_alarms(prefix, namespace, notify, backlog_age_seconds)
     return alarms
+
+
+def _consumer_alarms(
+    prefix: str, namespace: str, notify: dict[str, Any], backlog_age_seconds: float
+) -> list[dict[str, Any]]:
+    """Consumers falling behind (the backlog's age), and events no consumer could handle."""
+    return [
+        {
+            "AlarmName": f"{prefix}oldest-pending-age",
+            "AlarmDescription": (
+                f"The oldest event a lease or an inbox page returned was more than "
+                f"{backlog_age_seconds:g} s old: consumers are falling behind. "
+                f"Runbook: {_RUNBOOK}"
+            ),
+            "Namespace": namespace,
+            "MetricName": m.OLDEST_PENDING_AGE,
+            "Dimensions": [],
+            "Statistic": "Maximum",
+            "Period": LATENCY_POLICY.period_seconds,
+            "Unit": m.SECONDS,
+            "Threshold": backlog_age_seconds,
+            "ComparisonOperator": "GreaterThanThreshold",
+            **_policy(LATENCY_POLICY),
+            **notify,
+        },
+        {
+            "AlarmName": f"{prefix}dead-letters",
+            "AlarmDescription": (
+                "An event was dead-lettered: its consumers failed it LEASE_MAX_DELIVERIES "
+                f"times. Runbook: {_RUNBOOK}"
+            ),
+            "Namespace": namespace,
+            "MetricName": m.DEAD_LETTERS,
+            "Dimensions": [],
+            "Statistic": "Sum",
+            "Period": RATE_POLICY.period_seconds,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            **_policy(DEAD_LETTER_POLICY),
+            **notify,
+        },
+    ]

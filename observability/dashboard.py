@@ -95,6 +95,15 @@ def _simple(namespace: str, title: str, series: list[tuple[str, list[str], str]]
     }
 
 
+def _backlog_age_widget(namespace: str) -> dict[str, Any]:
+    return {
+        "title": "Backlog: age of the oldest event a lease or inbox page returned (s, max)",
+        "metrics": [[namespace, m.OLDEST_PENDING_AGE, {"label": "oldest returned"}]],
+        "stat": "Maximum",
+        "period": 60,
+    }
+
+
 def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
     """The dashboard as CloudWatch's DashboardBody JSON (a dict; serialize to send)."""
     graphs = [_latency_widget(namespace, spec) for spec in ENDPOINTS]
@@ -118,8 +127,9 @@ def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
         ),
         _simple(
             namespace,
-            "Lookups by method (scan means a table without event-id-index)",
+            "Lookups by method (key: the id gave it; scan: a table without event-id-index)",
             [
+                (m.EVENT_LOOKUPS, [m.LOOKUP_METHOD, m.LOOKUP_KEY], m.LOOKUP_KEY),
                 (m.EVENT_LOOKUPS, [m.LOOKUP_METHOD, m.LOOKUP_GSI], m.LOOKUP_GSI),
                 (m.EVENT_LOOKUPS, [m.LOOKUP_METHOD, m.LOOKUP_SCAN], m.LOOKUP_SCAN),
             ],
@@ -140,6 +150,21 @@ def dashboard_body(*, namespace: str, region: str) -> dict[str, Any]:
             "Reads cut short by the DynamoDB read budget",
             m.READ_BUDGET_EXHAUSTED,
             [m.OPERATION],
+        ),
+        _backlog_age_widget(namespace),
+        _simple(
+            namespace,
+            "Leases: granted, expired (redelivered), released",
+            [
+                (m.LEASES_GRANTED, [], "granted"),
+                (m.LEASE_EXPIRIES, [], "expired, leased again"),
+                (m.LEASE_RELEASES, [], "released"),
+            ],
+        ),
+        _simple(
+            namespace,
+            "Dead letters and redrives (dead letters should stay at zero)",
+            [(m.DEAD_LETTERS, [], "dead-lettered"), (m.REDRIVES, [], "redriven")],
         ),
         _simple(
             namespace,

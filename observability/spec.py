@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "DEAD_LETTER_POLICY",
     "ENDPOINTS",
     "ERROR_RATE_MAX_PCT",
     "LATENCY_POLICY",
+    "OLDEST_PENDING_AGE_MAX_SECONDS",
     "RATE_LIMITED_MAX_PER_PERIOD",
     "RATE_POLICY",
     "SUCCESS_RATE_MIN_PCT",
@@ -49,6 +51,10 @@ ENDPOINTS: Final = (
     EndpointSpec("/v1/events/{event_id}", "GET", "Lookup (GET /v1/events/{id})", 50),
     EndpointSpec("/v1/events/{event_id}/ack", "POST", "Ack (POST /v1/events/{id}/ack)", 100),
     EndpointSpec("/v1/events/{event_id}", "DELETE", "Delete (DELETE /v1/events/{id})", 100),
+    EndpointSpec("/v1/inbox/lease", "POST", "Lease (POST /v1/inbox/lease)", 300),
+    EndpointSpec("/v1/inbox/ack", "POST", "Ack leases (POST /v1/inbox/ack)", 300),
+    EndpointSpec("/v1/inbox/extend", "POST", "Extend leases (POST /v1/inbox/extend)", 300),
+    EndpointSpec("/v1/inbox/release", "POST", "Release leases (POST /v1/inbox/release)", 300),
 )
 
 # Routes the service serves that get no graphs or alarms of their own, and why. Every
@@ -58,7 +64,13 @@ UNWATCHED: Final = {
     "GET /v1/health/live": "the load balancer's check; Elastic Beanstalk health watches it",
     "GET /v1/schema": "documentation",
     "GET /v1/docs": "documentation",
+    "GET /v1/dead-letters": "read by people investigating; the DeadLetters alarm watches the queue",
+    "POST /v1/dead-letters/redrive": "an operator's action, run by hand after a fix",
 }
+
+# The backlog alarm: the oldest event a lease or an inbox page returned is older than
+# this (its Maximum per minute, 3 of the last 5 minutes). setup_alarms --backlog-age.
+OLDEST_PENDING_AGE_MAX_SECONDS: Final = 300
 
 # Success = answered without a server error (status < 500); alarm below this share.
 SUCCESS_RATE_MIN_PCT: Final = 99.9
@@ -83,3 +95,7 @@ LATENCY_POLICY: Final = AlarmPolicy(period_seconds=60, evaluation_periods=5, dat
 # Rates over 5 minutes, so that a period holds enough requests for 0.1 % to mean
 # something; 2 of the last 3 periods.
 RATE_POLICY: Final = AlarmPolicy(period_seconds=300, evaluation_periods=3, datapoints_to_alarm=2)
+# Any dead letter: one period is enough.
+DEAD_LETTER_POLICY: Final = AlarmPolicy(
+    period_seconds=300, evaluation_periods=1, datapoints_to_alarm=1
+)

@@ -1,12 +1,15 @@
-"""event-id-index on a live table: Scan fallback before, GSI after, rollback, and migrate_gsi.
+"""The indexes of a live table: what reads do while one is missing (Scan fallback for
+lookups, the table partition for the queue), and migrate_gsi bringing each to what the
+model declares (create with backfill, rebuild, remove, plan).
 
 Everything runs against DynamoDB Local; the server under test is a real gunicorn whose
-events table predates the index.
+events table predates the indexes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,7 +33,7 @@ from devstack.testing import (
     run_command,
     running_server,
     server_env,
-    store_pending_events,
+    store_legacy_events,
 )
 from events.tables import TableCommandError, table_state
 from triggers.core.aws import aws_client
@@ -128,19 +131,24 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     server, api, prefix = legacy
     table = f"{prefix}-events"
 
-    # GIVEN events written while the table has no id index
-    before = [api.create_event(payload={"n": n}) for n in range(30)]
-    first = before[0]["event_id"]
+    # GIVEN events whose ids do not give their keys (UUIDv4), on a table without the id
+    # index, and one whose id does
+    before = store_legacy_events(api.tenant_id, 30, table=table)
+    first = before[0]
+    recent = api.create_event()["event_id"]
 
-    # THEN lookups work, through a Scan
+    # THEN lookups work, through a Scan, and the recent one by its key
     assert api.get(f"/v1/events/{first}").status_code == 200
-    assert api.post(f"/v1/events/{before[1]['event_id']}/ack").status_code == 200
+    assert api.post(f"/v1/events/{before[1]}/ack").status_code == 200
     assert lookup_methods(server, first) == ["scan"]
+    assert api.get(f"/v1/events/{recent}").status_code == 200
+    assert lookup_methods(server, recent) == ["key"]
 
     # WHEN a dry run is asked for, THEN it prints the request and changes nothing
     dry = run_command("migrate_gsi", "--table-name", table, "--dry-run")
     assert '"IndexName": "event-id-index"' in dry
     assert '"AttributeName": "event_id"' in dry
+    assert '"ProjectionType": "KEYS_ONLY"' in dry
     assert '"AttributeName": "inbox_tenant"' in dry  # the table's own definitions, merged
     assert "ProvisionedThroughput" not in dry  # on-demand table, on-demand index
     assert dry.strip().endswith("(dry run)")
@@ -183,8 +191,8 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     assert rolled.strip().splitlines()[-1].startswith(f"migrate_gsi: {INDEX} removed from {table}")
     assert INDEX not in live_indexes(table)
     # THEN lookups fall back to the Scan again, and nothing was lost
-    assert api.get(f"/v1/events/{before[-1]['event_id']}").json()["payload"] == {"n": 29}
-    assert lookup_methods(server, before[-1]["event_id"]) == ["scan"]
+    assert api.get(f"/v1/events/{before[-1]}").json()["payload"] == {"n": 29}
+    assert lookup_methods(server, before[-1]) == ["scan"]
     assert (
         run_command("migrate_gsi", "--table-name", table, "--rollback", "--yes")
         .strip()
@@ -192,66 +200,130 @@ def test_lookups_fall_back_to_scan_then_use_the_index_once_migrated(
     )
 
 
-def store_as_before_filter_keys(table: str, tenant_id: str, *, source: str) -> list[str]:
-    """Pending events as the version before the per-filter inbox indexes wrote them."""
-    from events.fields import EventDraft  # noqa: PLC0415
-    from events.items import pending_event  # noqa: PLC0415 - Django is set up
-
-    ids = []
-    for n in range(3):
-        draft = EventDraft(source=source, event_type="old", payload=f'{{"n":{n}}}')
-        event = pending_event(tenant_id=tenant_id, draft=draft)
-        item = event.serialize()
-        del item["inbox_source"], item["inbox_event_type"]
-        aws_client("dynamodb").put_item(TableName=table, Item=item)
-        ids.append(event.event_id)
-    return ids
-
-
-def filtered_page(server: Server, api: ApiClient, source: str) -> tuple[list[str], str]:
+def inbox_page(server: Server, api: ApiClient, source: str) -> tuple[list[str], str]:
     response = api.get("/v1/inbox", params={"source": source})
     assert response.status_code == 200, response.text
-    index = server.line(response, "inbox_listed")["index"]
-    return [e["event_id"] for e in response.json()["events"]], index
+    read_from = server.line(response, "inbox_listed")["read_from"]
+    return [e["event_id"] for e in response.json()["events"]], read_from
 
 
-def test_filtered_inbox_falls_back_then_migrates_with_older_events(
+def test_the_queue_is_read_from_the_table_until_migrated_with_older_events(
     legacy: tuple[Server, ApiClient, str],
 ) -> None:
     server, api, prefix = legacy
     table = f"{prefix}-events"
 
-    # GIVEN pending events written before the per-filter keys existed, and newer ones
-    older = store_as_before_filter_keys(table, api.tenant_id, source="billing")
+    # GIVEN pending events written before queue-index existed, and newer ones
+    older = store_legacy_events(api.tenant_id, 3, source="billing", table=table)
     newer = [api.create_event(source="billing")["event_id"] for _ in range(2)]
     api.create_event(source="other")
 
-    # WHEN the inbox is filtered by source on a table without inbox-source-index
-    ids, index = filtered_page(server, api, "billing")
-    # THEN it falls back to inbox-index with a filter, and misses nothing
-    assert (ids, index) == (older + newer, "inbox-index")
+    # WHEN the inbox is read, and an event leased, on a table without queue-index
+    ids, read_from = inbox_page(server, api, "billing")
+    response = api.post("/v1/inbox/lease", json={"limit": 1, "source": "billing"})
+    (leased,) = response.json()["events"]
+    # THEN both are served from the table partition, older events included
+    assert (ids, read_from) == (older + newer, "table")
+    assert leased["event_id"] == older[0]
+    assert server.line(response, "events_leased")["read_from"] == "table"
 
-    # WHEN the index is added
-    dry = run_command("migrate_gsi", "--table-name", table, "--index", "inbox-source-index",
+    # WHEN the index is added (its key set on the older events first)
+    dry = run_command("migrate_gsi", "--table-name", table, "--index", "queue-index",
                       "--dry-run")  # fmt: skip
-    assert "inbox_source: would set on 3 pending events that lacked it" in dry
+    assert re.search(r"visible_key: would set on \d+ queued events that lacked it", dry)
     output = run_command(
-        "migrate_gsi", "--table-name", table, "--index", "inbox-source-index",
-        "--poll-interval", "0.2",
-    )  # fmt: skip
-    assert "inbox_source: set on 3 pending events that lacked it" in output
-    assert live_indexes(table)["inbox-source-index"] == "ACTIVE"
+        "migrate_gsi", "--table-name", table, "--index", "queue-index", "--poll-interval", "0.2"
+    )
+    assert re.search(r"visible_key: set on \d+ queued events that lacked it", output)
+    assert live_indexes(table)["queue-index"] == "ACTIVE"
 
-    # THEN, once the server tries the index again, it serves the page, older events included
+    # THEN, once the server tries the index again, it serves the inbox, older events
+    # included and the leased one still held
     deadline = time.monotonic() + 30  # a hang detector, not a measurement
-    while (page := filtered_page(server, api, "billing"))[1] != "inbox-source-index":
-        assert page[0] == older + newer  # the fallback misses nothing meanwhile
+    while (page := inbox_page(server, api, "billing"))[1] != "queue-index":
+        assert page[0] == older[1:] + newer  # the fallback misses nothing meanwhile
         assert time.monotonic() < deadline, "the server never tried the new index"
         time.sleep(0.1)
-    assert page == (older + newer, "inbox-source-index")
-    # AND running it again finds nothing left to set
-    again = run_command("migrate_gsi", "--table-name", table, "--index", "inbox-source-index")
+    assert page == (older[1:] + newer, "queue-index")
+    acked = api.post(f"/v1/events/{older[0]}/ack", json={"lease_token": leased["lease"]["token"]})
+    assert acked.status_code == 200, acked.text
+    # AND running it again finds nothing left to do
+    again = run_command("migrate_gsi", "--table-name", table, "--index", "queue-index")
     assert again.strip().endswith("is already present and ACTIVE; nothing to do")
+
+
+def create_previous_release_table(client: Any, name: str) -> None:
+    """The events table of the release before leases: four indexes, projection ALL."""
+    by = {
+        "event-id-index": "event_id",
+        "inbox-index": "inbox_tenant",
+        "inbox-source-index": "inbox_source",
+        "inbox-event-type-index": "inbox_event_type",
+    }
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("tenant_id", "created_key", *by.values())
+        ],
+        KeySchema=[
+            {"AttributeName": "tenant_id", "KeyType": "HASH"},
+            {"AttributeName": "created_key", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}]
+                + (
+                    []
+                    if index == "event-id-index"
+                    else [{"AttributeName": "created_key", "KeyType": "RANGE"}]
+                ),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, key in by.items()
+        ],
+    )
+
+
+def test_plan_rebuild_and_removal_bring_the_previous_release_to_the_model(tables: str) -> None:
+    # GIVEN the events table of the release before leases
+    table = f"previous-{uuid.uuid4().hex[:8]}-events"
+    create_previous_release_table(aws_client("dynamodb"), table)
+
+    # WHEN the plan is asked for THEN it lists each step, in order
+    plan = run_command("migrate_gsi", "--table-name", table, "--plan").strip().splitlines()
+    assert plan == [
+        "manage.py migrate_gsi --index queue-index",
+        "manage.py migrate_gsi --index event-id-index --rebuild",
+        "manage.py migrate_gsi --index inbox-event-type-index --rollback",
+        "manage.py migrate_gsi --index inbox-index --rollback",
+        "manage.py migrate_gsi --index inbox-source-index --rollback",
+        f"migrate_gsi: {table} needs 5 step(s), one at a time, in this order",
+    ]
+    # AND an index whose projection changed is not silently left as it is
+    with pytest.raises(CommandError, match="projects ALL where the model declares KEYS_ONLY"):
+        run_command("migrate_gsi", "--table-name", table)
+
+    # WHEN each step runs
+    for step in plan[:-1]:
+        arguments = step.split()[2:]
+        run_command("migrate_gsi", "--table-name", table, *arguments, "--yes",
+                    "--poll-interval", "0.2")  # fmt: skip
+
+    # THEN the table has the model's indexes, as declared
+    described = aws_client("dynamodb").describe_table(TableName=table)["Table"]
+    projections = {
+        index["IndexName"]: index["Projection"]["ProjectionType"]
+        for index in described["GlobalSecondaryIndexes"]
+    }
+    assert projections == {"event-id-index": "KEYS_ONLY", "queue-index": "INCLUDE"}
+    assert (
+        run_command("migrate_gsi", "--table-name", table, "--plan")
+        .strip()
+        .endswith("has every index as declared; nothing to do")
+    )
 
 
 def test_scan_lookups_are_counted_as_lookups_and_index_fallbacks(
@@ -303,7 +375,7 @@ def scan_guarded(
         [sys.executable, str(ROOT / "manage.py"), "create_tables"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
-    ids = store_pending_events("guarded", 3000, table=f"{prefix}-events")
+    ids = store_legacy_events("guarded", 3000, table=f"{prefix}-events")
     key = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "create_api_key", "--tenant", "guarded"],
         env=env, check=True, capture_output=True, text=True,
@@ -316,7 +388,8 @@ def test_scan_lookups_stop_at_their_budget_and_their_concurrency(
     scan_guarded: tuple[Server, ApiClient, list[str]],
 ) -> None:
     server, api, ids = scan_guarded
-    # GIVEN a table the id index does not cover: lookups Scan, at most 500 items each
+    # GIVEN a table the id index does not cover, and ids that do not give their keys:
+    # lookups Scan, at most 500 items each
 
     # WHEN an event among the first items is looked up, THEN the Scan finds it
     assert api.get(f"/v1/events/{ids[0]}").status_code == 200
@@ -418,7 +491,7 @@ def test_wait_follows_a_creating_index_until_active(
 
     # THEN a second index cannot start meanwhile
     with pytest.raises(CommandError, match="Another index on slow-events is changing"):
-        run_command("migrate_gsi", "--table-name", "slow-events", "--index", "inbox-index")
+        run_command("migrate_gsi", "--table-name", "slow-events", "--index", "queue-index")
     # AND a short timeout gives up with a non-zero exit, leaving DynamoDB to carry on
     with pytest.raises(CommandError, match="still CREATING after 1s"):
         run_command(

@@ -82,4 +82,5 @@ def test_the_model_form_reads_back_the_same_event() -> None:
     assert event.serialize() == pending_item(tenant_id="t1", draft=draft, now=now).item | {
         "event_id": {"S": event.event_id},
         "created_key": {"S": event.created_key},
+        "visible_key": {"S": event.created_key},
     }

@@ -1,5 +1,6 @@
-"""What a lookup by id costs: a miss is cheap (at most two calls, never a sleep), and the
-same whoever owns the id; and a writer always reads its own write.
+"""What a lookup by id costs: a UUIDv7 id gives its item's key (one consistent read), a
+miss is cheap (at most two calls, never a sleep) and the same whoever owns the id; and a
+writer always reads its own write, whatever the index shows.
 
 Counted on a server whose key cache is warm, so `dynamodb_calls` is the lookup alone.
 """
@@ -18,7 +19,7 @@ from devstack.testing import (
     Server,
     assert_error,
     server_behind_proxy,
-    store_pending_events,
+    store_legacy_events,
     warm_client,
 )
 from triggers.core.ids import new_event_id
@@ -37,36 +38,42 @@ def miss_cost(server: Server, api: ApiClient, event_id: str) -> tuple[int, int]:
     return server.line(response, "request_finished")["dynamodb_calls"], lookup["calls"]
 
 
-def test_old_and_random_ids_cost_one_query_whoever_owns_them(counting_server: Server) -> None:
-    # GIVEN another tenant's event written an hour ago
-    api, other = warm_client(counting_server), warm_client(counting_server)
-    (theirs,) = store_pending_events(other.tenant_id, 1, created=AN_HOUR_AGO)
-    assert other.get(f"/v1/events/{theirs}").status_code == 200
+def test_a_uuid7_id_is_one_read_of_its_key(counting_server: Server) -> None:
+    api = warm_client(counting_server)
+    event_id = api.create_event()["event_id"]
 
-    # WHEN this tenant looks up that id, a random UUIDv4 and an old UUIDv7 nobody has
-    costs = {
-        "another tenant's": miss_cost(counting_server, api, theirs),
-        "random UUIDv4": miss_cost(counting_server, api, str(uuid.uuid4())),
-        "old UUIDv7": miss_cost(counting_server, api, new_event_id(AN_HOUR_AGO)),
-    }
+    found = api.get(f"/v1/events/{event_id}")
 
-    # THEN each is one Query: no sleep, and nothing tells them apart
-    assert set(costs.values()) == {(1, 1)}, costs
+    assert found.status_code == 200
+    lookup = counting_server.line(found, "event_lookup")
+    assert (lookup["method"], lookup["calls"]) == ("key", 1)
+    assert counting_server.line(found, "request_finished")["dynamodb_calls"] == 1
 
 
-def test_recent_ids_cost_two_calls_whoever_owns_them(counting_server: Server) -> None:
-    # GIVEN another tenant's event written just now, and a just-minted id nobody has
+def test_misses_cost_the_same_whoever_owns_the_id(counting_server: Server) -> None:
+    # GIVEN another tenant's events: one new (UUIDv7), one as older releases wrote them
     api, other = warm_client(counting_server), warm_client(counting_server)
     theirs = other.create_event()["event_id"]
+    (theirs_legacy,) = store_legacy_events(other.tenant_id, 1)
+    assert other.get(f"/v1/events/{theirs_legacy}").status_code == 200
 
-    # WHEN this tenant looks both up
-    foreign = miss_cost(counting_server, api, theirs)
-    missing = miss_cost(counting_server, api, new_event_id(datetime.now(UTC)))
+    # WHEN this tenant looks them up, and ids of the same kinds that nobody has
+    costs = {
+        "another tenant's UUIDv7": miss_cost(counting_server, api, theirs),
+        "nobody's UUIDv7": miss_cost(counting_server, api, new_event_id(AN_HOUR_AGO)),
+        "another tenant's UUIDv4": miss_cost(counting_server, api, theirs_legacy),
+        "nobody's UUIDv4": miss_cost(counting_server, api, str(uuid.uuid4())),
+    }
 
-    # THEN each is the index's Query and one consistent read of the base table (the index
-    # may lag a fresh write): two calls, no retry, no sleep, and nothing tells them apart
-    assert foreign == (2, 2)
-    assert missing == foreign
+    # THEN a UUIDv7 miss is the read of its key and the index's Query (an older event's
+    # key may not be the id's), a UUIDv4 miss the Query alone: no retry, no sleep, and
+    # nothing tells another tenant's event from a missing one
+    assert costs == {
+        "another tenant's UUIDv7": (2, 2),
+        "nobody's UUIDv7": (2, 2),
+        "another tenant's UUIDv4": (1, 1),
+        "nobody's UUIDv4": (1, 1),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +99,7 @@ def test_a_writer_reads_its_write_while_the_index_lags(lagging: Server) -> None:
     # THEN each read finds it, by the consistent read of its key
     assert fetched.status_code == 200, fetched.text
     assert fetched.json()["payload"] == {"read": "your write"}
-    assert lagging.line(fetched, "event_lookup")["calls"] == 2
+    assert lagging.line(fetched, "event_lookup")["calls"] == 1
     assert acked.status_code == 200, acked.text
     assert again.json()["status"] == "acknowledged"
 
@@ -103,21 +110,15 @@ def test_a_writer_reads_its_write_while_the_index_lags(lagging: Server) -> None:
 
 def test_events_with_uuid4_ids_from_before_uuid7_are_still_found(counting_server: Server) -> None:
     # GIVEN an event stored with a UUIDv4 id, as the service wrote them before
-    from events.models import Event  # noqa: PLC0415 - Django is configured by now
-
     api = warm_client(counting_server)
-    (event_id,) = store_pending_events(api.tenant_id, 1, created=AN_HOUR_AGO)
-    event = Event.event_id_index.query(event_id).next()
-    old_id = str(uuid.uuid4())
-    event.delete()
-    event.event_id = old_id
-    event.created_key = f"{event.created_key.split('#')[0]}#{old_id}"
-    event.save()
+    (old_id,) = store_legacy_events(api.tenant_id, 1)
 
-    # WHEN it is read, acknowledged and deleted, THEN all of it works, with one Query each
+    # WHEN it is read, acknowledged and deleted, THEN all of it works: the index gives its
+    # key, one consistent read gives the event
     response = api.get(f"/v1/events/{old_id}")
     assert response.status_code == 200
     assert response.json()["event_id"] == old_id
-    assert counting_server.line(response, "event_lookup")["calls"] == 1
+    lookup = counting_server.line(response, "event_lookup")
+    assert (lookup["method"], lookup["calls"]) == ("gsi", 2)
     assert api.post(f"/v1/events/{old_id}/ack").status_code == 200
     assert api.delete(f"/v1/events/{old_id}").status_code == 204

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.conf import settings
 import requests
 
 from devstack.localstack import ROOT
@@ -70,6 +71,10 @@ def logged(
     api.post("/v1/events", json=replay_body, headers={"Idempotency-Key": key})
     api.post("/v1/events", json=replay_body, headers={"Idempotency-Key": key})
     api.get("/v1/inbox", params={"source": "tests"})
+    leased = api.post("/v1/inbox/lease", json={"limit": 1}).json()["events"]
+    for _ in range(settings.LEASE_MAX_DELIVERIES):  # the last release dead-letters it
+        api.post("/v1/inbox/release", json={"lease_tokens": [leased[0]["lease"]["token"]]})
+        leased = api.post("/v1/inbox/lease", json={"limit": 1}).json()["events"] or leased
     api.get(f"/v1/events/{created['event_id']}")
     api.post(f"/v1/events/{created['event_id']}/ack")
     api.delete(f"/v1/events/{created['event_id']}")

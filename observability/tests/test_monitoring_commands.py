@@ -20,7 +20,8 @@ from triggers.core.aws import aws_client
 pytestmark = pytest.mark.integration
 
 STAGE = "Test"  # settings.STAGE in the test environment
-ALARMS = 3 * len(ENDPOINTS) + 1  # latency, success and error rate per endpoint; 429s
+# latency, success and error rate per endpoint; 429s; the backlog's age; dead letters
+ALARMS = 3 * len(ENDPOINTS) + 3
 
 
 @pytest.fixture
@@ -204,6 +205,25 @@ def test_setup_alarms_dry_run_prints_every_alarm_and_writes_nothing(aws: str) ->
     assert _described() == {}
     topics = aws_client("sns").list_topics()["Topics"]
     assert not [t for t in topics if t["TopicArn"].endswith(":never-created")]
+
+
+def test_the_backlog_alarm_takes_its_threshold_and_dead_letters_page_at_the_first(
+    aws: str,
+) -> None:
+    run_command("setup_alarms", "--backlog-age", "120")
+
+    alarms = _described()
+    backlog = alarms["TriggersAPI-Test-oldest-pending-age"]
+    assert (backlog["MetricName"], backlog["Statistic"]) == ("OldestPendingAge", "Maximum")
+    assert backlog["Threshold"] == 120
+    dead = alarms["TriggersAPI-Test-dead-letters"]
+    assert (dead["MetricName"], dead["Threshold"], dead["ComparisonOperator"]) == (
+        "DeadLetters",
+        0,
+        "GreaterThanThreshold",
+    )
+    with pytest.raises(CommandError, match="positive"):
+        run_command("setup_alarms", "--backlog-age", "0")
 
 
 def test_setup_alarms_rejects_a_malformed_topic_arn(aws: str) -> None:

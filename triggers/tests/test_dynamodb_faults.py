@@ -49,6 +49,7 @@ DATA_PLANE = {
     "Scan",
     "TransactWriteItems",
     "BatchWriteItem",
+    "BatchGetItem",
 }
 
 

@@ -106,7 +106,8 @@ class Command(BaseCommand):
             f"{command} --index {name} --rebuild" for name in state.reprojected_indexes(Event)
         ]
         steps += [
-            f"{command} --index {name} --rollback" for name in state.undeclared_indexes(Event)
+            f"{command} --index {name} --rollback"
+            for name in sorted(state.undeclared_indexes(Event))
         ]
         for step in steps:
             self.stdout.write(step)

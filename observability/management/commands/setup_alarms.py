@@ -11,13 +11,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from observability.alarms import alarm_definitions, alarm_prefix
 from observability.constants import namespace
 from observability.management.stage import required_stage
+from observability.spec import OLDEST_PENDING_AGE_MAX_SECONDS
 from triggers.core.aws import aws_client
 
 
 class Command(BaseCommand):
     help = (
         "Create or update the alarms of observability/spec.py (p95 latency, success rate, "
-        "error rate per endpoint) and remove alarms of this stage that the spec no longer has."
+        "error rate per endpoint; rate-limit refusals; the backlog's age; dead letters) and "
+        "remove alarms of this stage that the spec no longer has."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,13 +32,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Print every alarm; change nothing."
         )
+        parser.add_argument(
+            "--backlog-age",
+            type=float,
+            default=OLDEST_PENDING_AGE_MAX_SECONDS,
+            metavar="SECONDS",
+            help=(
+                "Alarm when the oldest event a lease or inbox page returns is older "
+                f"(default {OLDEST_PENDING_AGE_MAX_SECONDS} s)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         region = options["region"] or settings.AWS_REGION
         dry_run: bool = options["dry_run"]
         actions = self._actions(options, region=region, dry_run=dry_run)
         stage = required_stage()
-        alarms = alarm_definitions(namespace=namespace(stage), stage=stage, actions=actions)
+        if options["backlog_age"] <= 0:
+            raise CommandError("--backlog-age must be a positive number of seconds.")
+        alarms = alarm_definitions(
+            namespace=namespace(stage),
+            stage=stage,
+            actions=actions,
+            backlog_age_seconds=options["backlog_age"],
+        )
         wanted = {alarm["AlarmName"] for alarm in alarms}
 
         cloudwatch = aws_client("cloudwatch", region=region)
