@@ -247,8 +247,9 @@ def test_the_queue_is_read_from_the_table_until_migrated_with_older_events(
     assert page == (older[1:] + newer, "queue-index")
     acked = api.post(f"/v1/events/{older[0]}/ack", json={"lease_token": leased["lease"]["token"]})
     assert acked.status_code == 200, acked.text
-    # AND running it again finds nothing left to do
+    # AND running it again finds no event left without its key
     again = run_command("migrate_gsi", "--table-name", table, "--index", "queue-index")
+    assert "visible_key: set on 0 queued events that lacked it" in again
     assert again.strip().endswith("is already present and ACTIVE; nothing to do")
 
 

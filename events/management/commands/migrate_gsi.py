@@ -131,6 +131,9 @@ class Command(BaseCommand):
                 f"{_REBUILD_EFFECT.get(target.index, 'its reads take their fallback meanwhile')})."
             )
         if live.serves_reads:
+            if target.index == QueueIndex.Meta.index_name:
+                # events an instance of the previous release wrote since the last run
+                self._backfill_keys(target, dry_run=options["dry_run"])
             return f"{where} is already present and ACTIVE; nothing to do"
         if status == "DELETING":
             raise TableCommandError(f"{where} is being deleted; re-run once it is gone.")
