@@ -1,0 +1,155 @@
+// Competing consumers, shared by competing_consumers.js and its fault variant:
+// producers post SEED_EVENTS events (their own source, unique to the run) while VUS
+// consumers lease them 10 at a time and ack each with its lease token. teardown() drains
+// what is left (leases and acks until nothing is leased for longer than a lease lasts)
+// and counts the run's dead letters. handleSummary() then holds the run to its
+// accounting: every posted event acked exactly once or dead-lettered, and (without
+// faults) no ack refused, which is what a second consumer holding a leased event would
+// cause. The lease p95 is `lease_duration` in the summary.
+//
+// With `fault`, leases are dropped as a crashed consumer would drop them (no ack, no
+// release, a 2 s lease): each consumer's first lease that returns events, then a tenth of
+// the others. The events must come back to other consumers (`events_redelivered` > 0)
+// and still be acked exactly once.
+import http from "k6/http";
+import { check, sleep } from "k6";
+import { Counter, Trend } from "k6/metrics";
+import { config, eventsIngested, options as base } from "./lib.js";
+
+const headers = { "Content-Type": "application/json", "X-API-Key": config.apiKey };
+const acked = new Counter("events_acked");
+const redelivered = new Counter("events_redelivered");
+const leaseLost = new Counter("lease_lost");
+const dropped = new Counter("leases_dropped");
+const deadLettered = new Counter("events_dead_lettered");
+const leaseDuration = new Trend("lease_duration", true);
+
+const FAULT_DROP_SHARE = 0.1;
+const FAULT_TIMEOUT_S = 2;
+const TIMEOUT_S = 60;
+
+export function optionsFor(fault) {
+  const limits = { http_req_failed: ["rate<0.001"], checks: ["rate>0.999"] };
+  if (fault) limits.events_redelivered = ["count>0"];
+  else limits.lease_lost = ["count==0"];
+  if (config.thresholds === "on") limits.lease_duration = ["p(95)<300"];
+  return {
+    ...base,
+    scenarios: {
+      producers: {
+        executor: "shared-iterations",
+        vus: Math.max(1, Math.ceil(config.vus / 2)),
+        iterations: config.seed,
+        maxDuration: "10m",
+        exec: "produce",
+      },
+      consumers: {
+        executor: "constant-vus",
+        vus: config.vus,
+        duration: config.duration,
+        exec: "consume",
+      },
+    },
+    thresholds: limits,
+  };
+}
+
+export function setup() {
+  return { source: `consumers-${Date.now()}-${Math.floor(Math.random() * 1e9)}` };
+}
+
+export function produce(data) {
+  const body = { source: data.source, event_type: "consumed", payload: { n: __ITER, vu: __VU } };
+  const response = http.post(`${config.baseUrl}/v1/events`, JSON.stringify(body), {
+    headers,
+    tags: { name: "create" },
+  });
+  if (check(response, { "created (201)": (r) => r.status === 201 })) eventsIngested.add(1);
+}
+
+function lease(source, limit, timeout) {
+  const body = JSON.stringify({ limit, visibility_timeout: timeout, source });
+  const response = http.post(`${config.baseUrl}/v1/inbox/lease`, body, { headers, tags: { name: "lease" } });
+  leaseDuration.add(response.timings.duration);
+  if (!check(response, { "leased (200)": (r) => r.status === 200 })) return [];
+  const events = response.json().events;
+  for (const event of events) if (event.lease.delivery_count > 1) redelivered.add(1);
+  return events;
+}
+
+function ack(event) {
+  const response = http.post(
+    `${config.baseUrl}/v1/events/${event.event_id}/ack`,
+    JSON.stringify({ lease_token: event.lease.token }),
+    { headers, tags: { name: "ack" }, responseCallback: http.expectedStatuses(200, 409) },
+  );
+  if (response.status === 200) acked.add(1);
+  else if (response.status === 409) leaseLost.add(1);
+  else check(response, { "acked (200 or 409)": () => false });
+}
+
+let crashedOnce = false; // per VU
+
+export function consumeWith(fault) {
+  return function (data) {
+    const timeout = fault ? FAULT_TIMEOUT_S : TIMEOUT_S;
+    const events = lease(data.source, 10, timeout);
+    if (events.length === 0) {
+      sleep(0.2); // back off when there is nothing to do
+      return;
+    }
+    if (fault && (!crashedOnce || Math.random() < FAULT_DROP_SHARE)) {
+      crashedOnce = true;
+      dropped.add(events.length); // a crash: the leases run out, nobody acks
+      return;
+    }
+    for (const event of events) ack(event);
+  };
+}
+
+// After the run: ack whatever is left, until no lease returns anything for longer than a
+// lease lasts (a dropped lease has run out by then), then count the dead letters.
+export function teardownWith(fault) {
+  return function (data) {
+    const quiet = (fault ? FAULT_TIMEOUT_S : 1) + 1;
+    let idleSince = Date.now();
+    const deadline = Date.now() + 120000;
+    while (Date.now() - idleSince < quiet * 1000 && Date.now() < deadline) {
+      const events = lease(data.source, 100, TIMEOUT_S);
+      if (events.length) idleSince = Date.now();
+      for (const event of events) ack(event);
+      if (!events.length) sleep(0.25);
+    }
+    let cursor = null;
+    do {
+      const query = `source=${encodeURIComponent(data.source)}&limit=100${cursor ? `&cursor=${cursor}` : ""}`;
+      const page = http.get(`${config.baseUrl}/v1/dead-letters?${query}`, { headers, tags: { name: "dead-letters" } });
+      if (!check(page, { "dead letters listed (200)": (r) => r.status === 200 })) break;
+      deadLettered.add(page.json().events.length);
+      cursor = page.json().pagination.next_cursor;
+    } while (cursor);
+  };
+}
+
+function count(data, name) {
+  const metric = data.metrics[name];
+  return metric ? metric.values.count : 0;
+}
+
+// The run's accounting, written into the summary as a metric with a threshold, so that
+// the runner fails the run on it like on any other threshold.
+export function handleSummaryWith(fault) {
+  return function (data) {
+    const posted = count(data, "events_ingested");
+    const done = count(data, "events_acked") + count(data, "events_dead_lettered");
+    const ok = posted > 0 && done === posted;
+    data.metrics.accounting = {
+      type: "counter",
+      contains: "default",
+      values: { count: done, posted },
+      thresholds: { "every posted event acked exactly once or dead-lettered": { ok } },
+    };
+    if (!ok) console.error(`accounting: ${done} acked or dead-lettered of ${posted} posted`);
+    return { [__ENV.SUMMARY]: JSON.stringify(data) };
+  };
+}
