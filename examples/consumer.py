@@ -14,7 +14,8 @@ What it does (docs/API.md, "Leases"):
 - acks it when `process` returns, releases it (back off: delay growing with its
   delivery count) when `process` raises; after LEASE_MAX_DELIVERIES failed
   deliveries the service dead-letters it;
-- when a lease comes back empty, waits (1 s, doubling up to 30 s) before leasing again;
+- when a lease comes back empty, waits (1 s, doubling up to 30 s) before leasing again,
+  unless it has a `next_cursor` (its filter's matches lie further on: lease on from there);
 - retries a 429 or 503 after the `Retry-After` it was given;
 - stops on Ctrl-C (SIGINT) or SIGTERM after the event in hand, releasing the rest.
 """
@@ -153,13 +154,19 @@ def main() -> int:
         **({"event_type": options.event_type} if options.event_type else {}),
     }
     idle = 1.0
+    cursor: str | None = None
     while not stopping.is_set():
-        status, answer = api.post("/v1/inbox/lease", body)
+        status, answer = api.post(
+            "/v1/inbox/lease", {**body, **({"cursor": cursor} if cursor else {})}
+        )
         if status != 200:
             log.error("lease failed: %s %s", status, answer)
+            cursor = None
             stopping.wait(idle)
             continue
-        events = answer["events"]
+        events, cursor = answer["events"], answer["next_cursor"]
+        if not events and cursor:
+            continue  # the read budget stopped short of the end: read on
         if not events:
             if options.exit_when_empty:
                 break

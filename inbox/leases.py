@@ -47,7 +47,7 @@ from events.models import (
 )
 from events.selectors import event_item
 from inbox.lease_tokens import LeaseToken, encode_lease_token, new_lease_id
-from inbox.queue import QueueRead, read_queue, visible_key, visible_until
+from inbox.queue import Position, QueueRead, read_queue, visible_key, visible_until
 from observability import metrics
 from observability.constants import READ_LEASE
 from observability.logging import get_logger
@@ -107,6 +107,9 @@ class LeaseBatch:
     events: list[LeasedEvent]
     lost: int  # candidates another consumer leased first
     dead_lettered: int
+    # Where the read budget stopped the read before the queue's end: a filtered lease
+    # continues there (its cursor), instead of reading the same head again.
+    stopped_at: Position | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +195,11 @@ def lease_events(
     visibility_timeout: int,
     source: str | None = None,
     event_type: str | None = None,
+    after: Position | None = None,
     now: datetime | None = None,
 ) -> LeaseBatch:
-    """Lease up to `limit` of the tenant's visible pending events, oldest first.
+    """Lease up to `limit` of the tenant's visible pending events, oldest first (after
+    `after`, a previous lease's stopping point, if given).
 
     Reads the queue within the read budget, then makes at most `limit` +
     LEASE_SPARE_WRITES conditional writes: one per event leased, lost to another
@@ -208,6 +213,7 @@ def lease_events(
         now=now,
         want=writes,
         below=visible_until(now),
+        after=after,
         source=source,
         event_type=event_type,
     )
@@ -241,11 +247,12 @@ def lease_events(
         dead_lettered=dead,
         redelivered=sum(event.lease.delivery_count > 1 for event in leased),
         max_delivery_count=max((event.lease.delivery_count for event in leased), default=0),
+        has_cursor=after is not None,
         budget_exhausted=read.stopped_at is not None,
         read_from=read.read_from,
         filters={"source": source, "event_type": event_type},
     )
-    return LeaseBatch(leased, lost=lost, dead_lettered=dead)
+    return LeaseBatch(leased, lost=lost, dead_lettered=dead, stopped_at=read.stopped_at)
 
 
 def record_oldest_returned(items: list[RawItem], now: datetime) -> None:

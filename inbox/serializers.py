@@ -38,18 +38,22 @@ def _filters() -> dict[str, Any]:
     }
 
 
+def _cursor_field(help_text: str) -> StrictCharField:
+    return StrictCharField(
+        required=False,
+        max_length=_MAX_CURSOR_LENGTH,
+        validators=[RegexValidator(CURSOR_PATTERN, "Invalid cursor.")],
+        help_text=help_text,
+    )
+
+
 class InboxQuerySerializer(StrictSerializer):
     limit = serializers.IntegerField(
         min_value=1, max_value=INBOX_MAX_LIMIT, default=INBOX_DEFAULT_LIMIT
     )
-    cursor = StrictCharField(
-        required=False,
-        max_length=_MAX_CURSOR_LENGTH,
-        validators=[RegexValidator(CURSOR_PATTERN, "Invalid cursor.")],
-        help_text=(
-            "The previous page's `pagination.next_cursor`, as it was given: signed, and "
-            "only for the tenant it was given to. Anything else is a 400."
-        ),
+    cursor = _cursor_field(
+        "The previous page's `pagination.next_cursor`, as it was given: signed, and "
+        "only for the tenant it was given to. Anything else is a 400."
     )
     source = _filters()["source"]
     event_type = _filters()["event_type"]
@@ -94,6 +98,10 @@ class LeaseRequestSerializer(StrictSerializer):
     )
     source = _filters()["source"]
     event_type = _filters()["event_type"]
+    cursor = _cursor_field(
+        "The previous lease's `next_cursor`: continue reading where its read budget "
+        "stopped (with the same filters). Without it, a lease reads from the oldest."
+    )
 
 
 class LeaseOutSerializer(serializers.Serializer[Any]):
@@ -110,6 +118,13 @@ class LeasedEventOutSerializer(EventOutSerializer):  # type: ignore[misc,valid-t
 
 class LeaseResponseSerializer(RequestIdSerializer):
     events = LeasedEventOutSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "Set when the read budget ran out before the available events did (a filter "
+            "whose matches are rare): pass it as `cursor` to lease on from there."
+        ),
+    )
 
 
 class LeaseTokensSerializer(StrictSerializer):

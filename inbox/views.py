@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from events.rendering import item_json
 from inbox import leases
+from inbox.cursor import decode_cursor, encode_cursor
 from inbox.lease_tokens import LeaseToken, decode_lease_token
 from inbox.selectors import QueuePage, dead_letter_page, inbox_page
 from inbox.serializers import (
@@ -103,17 +104,24 @@ class LeaseView(ApiView):
         body = LeaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         params = body.validated_data
+        tenant_id = tenant_of(request)
+        cursor = params.get("cursor")
         batch = leases.lease_events(
-            tenant_id=tenant_of(request),
+            tenant_id=tenant_id,
             limit=params["limit"],
             visibility_timeout=params["visibility_timeout"],
             source=params.get("source"),
             event_type=params.get("event_type"),
+            after=None if cursor is None else decode_cursor(cursor, tenant_id=tenant_id),
         )
         events = [
             {**item_json(event.item), "lease": _lease_json(event.lease)} for event in batch.events
         ]
-        return api_response(request, {"events": events})
+        stopped = batch.stopped_at
+        next_cursor = (
+            None if stopped is None else encode_cursor(tenant_id=tenant_id, position=stopped)
+        )
+        return api_response(request, {"events": events, "next_cursor": next_cursor})
 
 
 def _lease_json(lease: leases.Lease) -> dict[str, Any]:

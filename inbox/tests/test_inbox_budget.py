@@ -135,3 +135,35 @@ def test_a_spent_budget_returns_what_it_found_and_a_cursor_that_resumes_there(
     while {"Operation": "inbox"} not in small_budget.published("ReadBudgetExhausted"):
         assert time.monotonic() < deadline, "no ReadBudgetExhausted metric was published"
         time.sleep(0.2)
+
+
+def test_a_filtered_lease_follows_its_cursor_past_what_its_budget_reads(
+    small_budget: Server,
+) -> None:
+    # GIVEN 200 pending events of one type, then two of a rare type
+    api = warm_client(small_budget)
+    store_pending_events(api.tenant_id, 200, source="app", event_type="common")
+    rare = store_pending_events(api.tenant_id, 2, source="app", event_type="rare")
+
+    # WHEN a consumer leases the rare type, passing each lease's next_cursor to the next
+    found: list[str] = []
+    calls: list[int] = []
+    body: dict[str, Any] = {"event_type": "rare", "limit": 10}
+    for _ in range(200 // 40 + 2):
+        response = api.post("/v1/inbox/lease", json=body)
+        assert response.status_code == 200, response.text
+        found += [e["event_id"] for e in response.json()["events"]]
+        calls.append(small_budget.line(response, "request_finished")["dynamodb_calls"])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+        body["cursor"] = cursor
+
+    # THEN each lease read within the budget (2 Queries) plus its writes, and following
+    # the cursors reached both rare events
+    assert found == rare
+    assert len(calls) > 1
+    assert all(count <= 2 + len(rare) for count in calls)
+    # AND no common event was leased on the way
+    common = api.post("/v1/inbox/lease", json={"event_type": "common", "limit": 100})
+    assert {e["lease"]["delivery_count"] for e in common.json()["events"]} == {1}

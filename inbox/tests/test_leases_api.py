@@ -124,7 +124,9 @@ def test_eight_consumers_leasing_at_once_share_200_events_without_overlap(
     assert sum(bool(share) for share in shares) > 1
 
 
-def test_an_expired_lease_is_redelivered_and_its_old_token_is_refused(api: ApiClient) -> None:
+def test_an_expired_lease_is_redelivered_and_its_old_token_is_refused(
+    leasing: Server, api: ApiClient
+) -> None:
     (event_id,) = store_pending_events(api.tenant_id, 1)
     first = lease_one(api, visibility_timeout=1)
 
@@ -140,6 +142,9 @@ def test_an_expired_lease_is_redelivered_and_its_old_token_is_refused(api: ApiCl
     acked = ack(api, second)
     assert acked.status_code == 200, acked.text
     assert acked.json()["status"] == "acknowledged"
+    # AND the redelivery was counted, and the backlog's age published
+    for metric in ("LeaseExpiries", "OldestPendingAge"):
+        wait_for(lambda m=metric: leasing.published(m), what=f"{metric} published")
 
 
 def test_acking_twice_with_the_same_token_answers_the_first_ack(api: ApiClient) -> None:

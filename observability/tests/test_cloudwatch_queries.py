@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 import requests
+from django.conf import settings
 
 from devstack.localstack import ROOT
 from devstack.testing import Server, make_client, unknown_api_key

@@ -35,6 +35,7 @@ export function optionsFor(fault) {
   if (config.thresholds === "on") limits.lease_duration = ["p(95)<300"];
   return {
     ...base,
+    teardownTimeout: "3m", // the drain follows cursors past the tenant's other events
     scenarios: {
       producers: {
         executor: "shared-iterations",
@@ -67,14 +68,16 @@ export function produce(data) {
   if (check(response, { "created (201)": (r) => r.status === 201 })) eventsIngested.add(1);
 }
 
-function lease(source, limit, timeout) {
-  const body = JSON.stringify({ limit, visibility_timeout: timeout, source });
+// One lease of the run's events; `cursor` continues where the last one's read budget
+// stopped (the run's events may sit behind many others of the same tenant).
+function lease(source, limit, timeout, cursor) {
+  const body = JSON.stringify({ limit, visibility_timeout: timeout, source, ...(cursor ? { cursor } : {}) });
   const response = http.post(`${config.baseUrl}/v1/inbox/lease`, body, { headers, tags: { name: "lease" } });
   leaseDuration.add(response.timings.duration);
-  if (!check(response, { "leased (200)": (r) => r.status === 200 })) return [];
-  const events = response.json().events;
-  for (const event of events) if (event.lease.delivery_count > 1) redelivered.add(1);
-  return events;
+  if (!check(response, { "leased (200)": (r) => r.status === 200 })) return { events: [], next: null };
+  const answer = response.json();
+  for (const event of answer.events) if (event.lease.delivery_count > 1) redelivered.add(1);
+  return { events: answer.events, next: answer.next_cursor };
 }
 
 function ack(event) {
@@ -89,13 +92,16 @@ function ack(event) {
 }
 
 let crashedOnce = false; // per VU
+let cursor = null; // per VU
 
 export function consumeWith(fault) {
   return function (data) {
     const timeout = fault ? FAULT_TIMEOUT_S : TIMEOUT_S;
-    const events = lease(data.source, 10, timeout);
+    const leased = lease(data.source, 10, timeout, cursor);
+    const events = leased.events;
+    cursor = leased.next;
     if (events.length === 0) {
-      sleep(0.2); // back off when there is nothing to do
+      if (!cursor) sleep(0.2); // back off when there is nothing to do
       return;
     }
     if (fault && (!crashedOnce || Math.random() < FAULT_DROP_SHARE)) {
@@ -107,18 +113,28 @@ export function consumeWith(fault) {
   };
 }
 
-// After the run: ack whatever is left, until no lease returns anything for longer than a
-// lease lasts (a dropped lease has run out by then), then count the dead letters.
+// After the run: ack whatever is left, in passes over the queue (following cursors past
+// the tenant's other events), until a pass that starts longer after the last event found
+// than a lease lasts finds nothing (a dropped lease has run out by then); then count the
+// dead letters.
 export function teardownWith(fault) {
   return function (data) {
-    const quiet = (fault ? FAULT_TIMEOUT_S : 1) + 1;
-    let idleSince = Date.now();
-    const deadline = Date.now() + 120000;
-    while (Date.now() - idleSince < quiet * 1000 && Date.now() < deadline) {
-      const events = lease(data.source, 100, TIMEOUT_S);
-      if (events.length) idleSince = Date.now();
-      for (const event of events) ack(event);
-      if (!events.length) sleep(0.25);
+    const quiet = ((fault ? FAULT_TIMEOUT_S : 0) + 1) * 1000;
+    const deadline = Date.now() + 150000;
+    let lastFound = Date.now();
+    while (Date.now() < deadline) {
+      const passStarted = Date.now();
+      let found = 0;
+      let next = null;
+      do {
+        const leased = lease(data.source, 100, TIMEOUT_S, next);
+        next = leased.next;
+        found += leased.events.length;
+        for (const event of leased.events) ack(event);
+      } while (next && Date.now() < deadline);
+      if (found) lastFound = Date.now();
+      else if (passStarted - lastFound > quiet) break;
+      else sleep(0.25);
     }
     let cursor = null;
     do {
