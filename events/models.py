@@ -15,7 +15,7 @@ from pynamodb.models import Model
 from triggers.core.aws import DynamoDBMeta, table_name
 
 __all__ = [
-    "LEGACY_INDEXES",
+    "LEGACY_INBOX_INDEX",
     "Event",
     "EventIdIndex",
     "EventMetadata",
@@ -101,8 +101,8 @@ class Event(Model):
     # The current lease: its secret (a lease token carries it) and when it was taken.
     lease_id = UnicodeAttribute(null=True)
     leased_at = UTCDateTimeAttribute(null=True)
-    # Keys of the per-filter inbox indexes of earlier releases (LEGACY_INDEXES): never
-    # written now; acks and deletes remove them until those indexes are dropped.
+    # Keys of the per-filter inbox indexes of earlier releases: never written now; acks
+    # and deletes remove them, so those indexes stay right until they are removed.
     inbox_source = UnicodeAttribute(null=True)
     inbox_event_type = UnicodeAttribute(null=True)
     expires_at = TTLAttribute()
@@ -131,6 +131,8 @@ def dead_letter_queue(tenant_id: str) -> str:
     return f"{tenant_id}#dead-letters"
 
 
-# Indexes of earlier releases that the model no longer declares: `migrate_gsi --rollback`
-# removes them from a live table once every instance runs this release (docs/DEPLOYMENT.md).
-LEGACY_INDEXES = ("inbox-index", "inbox-source-index", "inbox-event-type-index")
+# The sparse index of pending events of the releases before leases (hash `inbox_tenant`,
+# range `created_key`): `migrate_gsi` finds older pending events there while a table
+# still has it. It, `inbox-source-index` and `inbox-event-type-index` are no longer
+# declared: `migrate_gsi --plan` lists their removal (docs/DEPLOYMENT.md).
+LEGACY_INBOX_INDEX = "inbox-index"

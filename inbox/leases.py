@@ -252,7 +252,10 @@ def lease_events(
         read_from=read.read_from,
         filters={"source": source, "event_type": event_type},
     )
-    return LeaseBatch(leased, lost=lost, dead_lettered=dead, stopped_at=read.stopped_at)
+    # A cursor only when every candidate read was looked at: one that stopped at `limit`
+    # leaves candidates before the budget's stopping point, for the next lease from the head.
+    stopped_at = read.stopped_at if len(leased) < limit else None
+    return LeaseBatch(leased, lost=lost, dead_lettered=dead, stopped_at=stopped_at)
 
 
 def record_oldest_returned(items: list[RawItem], now: datetime) -> None:

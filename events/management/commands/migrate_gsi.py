@@ -21,7 +21,7 @@ from events.gsi import (
     existing_table,
     wait_for_index,
 )
-from events.models import LEGACY_INDEXES, Event, EventIdIndex, QueueIndex
+from events.models import LEGACY_INBOX_INDEX, Event, EventIdIndex, QueueIndex
 from events.tables import (
     IndexState,
     TableCommandError,
@@ -193,7 +193,7 @@ class Command(BaseCommand):
             index=target.index,
             dry_run=dry_run,
             report=report,
-            scan_index=next((name for name in LEGACY_INDEXES[:1] if name in live), None),
+            scan_index=LEGACY_INBOX_INDEX if LEGACY_INBOX_INDEX in live else None,
         )
         self.stdout.write(f"visible_key: {verb} on {done} queued events that lacked it")
 
