@@ -9,7 +9,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from triggers.core.aws import DynamoDBMeta, table_name
@@ -55,15 +55,16 @@ class QueueIndex(GlobalSecondaryIndex["Event"]):
     tenant id for pending events, `dead_letter_queue(tenant)` for dead-lettered ones.
     `visible_key` is `{visible_at}#{event_id}`: when the event can next be leased (its
     creation time until a lease moves it past the lease's expiry), so "what can be leased
-    now" is one key range, and leased events are never read. Projects what a read needs
-    to choose (filters, delivery count, expiry: TTL deletion lags) and nothing an update
-    changes without moving the key, so a lease costs the index exactly a move (a delete
-    and a put) and an ack one delete.
+    now" is one key range, and leased events are never read.
+
+    Projection ALL: an inbox page is one Query (a page from a keys-only index, then its
+    items, cost twice the CPU and four times the read units). A lease moves the key (a
+    delete and a put, each the item's size) and an ack deletes it; nothing else writes it.
     """
 
     class Meta:
         index_name = "queue-index"
-        projection = IncludeProjection(["source", "event_type", "delivery_count", "expires_at"])
+        projection = AllProjection()
 
     inbox_tenant = UnicodeAttribute(hash_key=True)
     visible_key = UnicodeAttribute(range_key=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from events.fields import READ_ATTRIBUTES, event_connection
+from events.fields import READ_ATTRIBUTES
 from events.indexes import read_with_fallback
 from events.models import Event, QueueIndex
 from events.reads import ReadBudget, budgeted_pages
@@ -33,7 +33,6 @@ __all__ = [
     "TABLE",
     "Position",
     "QueueRead",
-    "fetch_items",
     "read_queue",
     "visible_key",
     "visible_until",
@@ -42,11 +41,10 @@ __all__ = [
 RawItem = dict[str, Any]
 QUEUE_INDEX = str(QueueIndex.Meta.index_name)
 TABLE = "table"
+# What a read fetches: what responses show, and the event's place in its queue.
+_ATTRIBUTES = [*READ_ATTRIBUTES, "inbox_tenant", "visible_key"]
 # With a DynamoDB filter, a read evaluates more items than it keeps: ask for more per call.
 _FILTERED_PAGE_FACTOR = 4
-# BatchGetItem takes at most 100 keys; what it leaves unprocessed is asked for again.
-_BATCH_GET_KEYS = 100
-_BATCH_GET_ROUNDS = 3
 
 
 def visible_key(moment: datetime, event_id: str) -> str:
@@ -70,8 +68,7 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class QueueRead:
-    # Index entries (keys, source, event_type, delivery_count), or whole items when the
-    # table served the read; `visible_key` is always there.
+    # The events, as the index (or the table, while the index cannot serve) holds them.
     entries: list[RawItem]
     more: bool  # an entry follows the last one returned (`want` + 1 were found)
     stopped_at: Position | None  # the budget ran out here before `want` were found
@@ -141,6 +138,7 @@ def read_queue(
                 range_key_condition=range_condition,
                 filter_condition=condition,
                 last_evaluated_key=start,
+                attributes_to_get=_ATTRIBUTES,
             )
         )
 
@@ -158,7 +156,7 @@ def read_queue(
                 tenant_id,
                 filter_condition=in_queue,
                 last_evaluated_key=start,
-                attributes_to_get=[*READ_ATTRIBUTES, "inbox_tenant", "visible_key"],
+                attributes_to_get=_ATTRIBUTES,
             )
         )
 
@@ -177,31 +175,3 @@ def _range(attribute: Any, low: str | None, high: str | None) -> Condition | Non
     if low is not None:
         return attribute >= low  # type: ignore[no-any-return]
     return None
-
-
-def fetch_items(entries: list[RawItem]) -> list[RawItem]:
-    """The whole items of index entries, in the entries' order (BatchGetItem), as they are
-    now: one that is gone meanwhile is left out. Entries that are whole items (the table
-    served the read) are returned as they are."""
-    if not entries or "payload" in entries[0]:
-        return entries
-    keys = [(entry["tenant_id"]["S"], entry["created_key"]["S"]) for entry in entries]
-    found: dict[tuple[str, str], RawItem] = {}
-    connection = event_connection()
-    attributes = [*READ_ATTRIBUTES, "inbox_tenant", "visible_key"]
-    for start in range(0, len(keys), _BATCH_GET_KEYS):
-        wanted = [
-            {"tenant_id": t, "created_key": k} for t, k in keys[start : start + _BATCH_GET_KEYS]
-        ]
-        for _ in range(_BATCH_GET_ROUNDS):
-            answer = connection.batch_get_item(wanted, attributes_to_get=attributes)  # type: ignore[arg-type]  # PynamoDB's hint; it takes key dicts
-            for item in answer.get("Responses", {}).get(connection.table_name, []):
-                found[(item["tenant_id"]["S"], item["created_key"]["S"])] = item
-            unprocessed = answer.get("UnprocessedKeys", {}).get(connection.table_name)
-            if not unprocessed:
-                break
-            wanted = [
-                {"tenant_id": key["tenant_id"]["S"], "created_key": key["created_key"]["S"]}
-                for key in unprocessed["Keys"]
-            ]
-    return [found[key] for key in keys if key in found]

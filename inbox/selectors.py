@@ -19,7 +19,7 @@ from typing import Any
 from events.models import STATUS_DEAD_LETTERED, STATUS_PENDING, dead_letter_queue
 from inbox.cursor import decode_cursor, encode_cursor
 from inbox.leases import record_oldest_returned
-from inbox.queue import QUEUE_INDEX, Position, fetch_items, read_queue, visible_until
+from inbox.queue import QUEUE_INDEX, Position, read_queue, visible_until
 from observability import metrics
 from observability.constants import READ_DEAD_LETTERS, READ_INBOX
 from observability.logging import get_logger
@@ -70,13 +70,7 @@ def _page(
         source=source,
         event_type=event_type,
     )
-    # The whole items, as they are now: one leased, acknowledged or redriven since the
-    # index was read is left out (it has moved on).
-    items = [
-        item
-        for item in fetch_items(read.entries)
-        if item.get("inbox_tenant", {}).get("S") == queue and item["status"]["S"] == status
-    ]
+    items = [item for item in read.entries if item["status"]["S"] == status]
     if read.more and read.entries:
         next_cursor = encode_cursor(tenant_id=tenant_id, position=_position(read.entries[-1]))
     elif read.stopped_at is not None:

@@ -65,6 +65,20 @@ def _child_cpu_ms(root: Path, endpoint: str, requests: int, env: dict[str, str])
     return float(measured["cpu_ms"])
 
 
+def _own_tables(root: Path, env: dict[str, str], prefix: str) -> dict[str, str]:
+    """Tables as `root`'s own models declare them (revisions may differ in their indexes),
+    under a prefix of their own: the settings that point a variant at them."""
+    settings = {"TABLE_PREFIX": prefix}
+    subprocess.run(
+        [sys.executable, str(root / "manage.py"), "create_tables", "--wait"],
+        env={**env, **settings, "PYTHONPATH": str(root)},
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    return settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("kind", choices=["logging", "metrics", "revision"])
@@ -87,7 +101,10 @@ def main() -> None:
             before = resources.enter_context(worktree(options.revision))
             after = resources.enter_context(worktree(options.after)) if options.after else ROOT
             after_name = options.after or "working tree"
-            variants = {after_name: (after, {}), options.revision: (before, {})}
+            variants = {
+                after_name: (after, _own_tables(after, env, "perf-after")),
+                options.revision: (before, _own_tables(before, env, "perf-before")),
+            }
         else:
             configurations = _variants(options.kind, stack.moto_url)
             variants = {name: (ROOT, extra) for name, extra in configurations.items()}

@@ -319,7 +319,7 @@ def test_plan_rebuild_and_removal_bring_the_previous_release_to_the_model(tables
         index["IndexName"]: index["Projection"]["ProjectionType"]
         for index in described["GlobalSecondaryIndexes"]
     }
-    assert projections == {"event-id-index": "KEYS_ONLY", "queue-index": "INCLUDE"}
+    assert projections == {"event-id-index": "KEYS_ONLY", "queue-index": "ALL"}
     assert (
         run_command("migrate_gsi", "--table-name", table, "--plan")
         .strip()

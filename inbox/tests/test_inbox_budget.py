@@ -1,4 +1,4 @@
-"""What an inbox page asks of DynamoDB: one Query and one BatchGetItem for a page, never
+"""What an inbox page asks of DynamoDB: one Query for a page, never
 more than the read budget however many other events a filter skips, and cursors that
 resume where a spent budget stopped.
 
@@ -76,21 +76,21 @@ def test_a_filter_over_5000_other_pending_events_stays_within_the_budget(
 ) -> None:
     api, signal = crowded
     found, pages = follow(counting_server, api, limit=10, **filters)
-    # every match, once, in order; no page past the budget (5 Queries) and its BatchGetItem
+    # every match, once, in order; no page past the budget (5 Queries)
     assert found == signal
-    assert all(calls <= 5 + 1 for _, calls in pages)
+    assert all(calls <= 5 for _, calls in pages)
     # the filter skips the other events 1,000 at a time (the budget's items), never more
     assert len(pages) >= NOISE // 1000
 
 
-def test_an_unfiltered_page_is_one_query_and_one_batch_get(
+def test_an_unfiltered_page_is_one_query(
     counting_server: Server, crowded: tuple[ApiClient, list[str]]
 ) -> None:
     api, _ = crowded
     body, calls = page(counting_server, api, limit=100)
     assert len(body["events"]) == 100
     assert body["pagination"]["next_cursor"] is not None
-    assert calls == 2
+    assert calls == 1
 
 
 @pytest.fixture(scope="module")
@@ -123,11 +123,10 @@ def test_a_spent_budget_returns_what_it_found_and_a_cursor_that_resumes_there(
     # WHEN a consumer follows cursors over both filters
     found, pages = follow(small_budget, api, source="app", event_type="rare", limit=2)
 
-    # THEN every request stayed within the budget (2 Queries, and a BatchGetItem for what
-    # it found), pages came back short or empty when it was spent, and together they hold
-    # each rare event once, in order
+    # THEN every request stayed within the budget (2 Queries), pages came back short or
+    # empty when it was spent, and together they hold each rare event once, in order
     assert found == rare
-    assert all(calls <= 2 + 1 for _, calls in pages)
+    assert all(calls <= 2 for _, calls in pages)
     assert any(count == 0 for count, _ in pages)
     assert len(pages) >= 300 // 40
     # AND the cut-short pages are counted

@@ -49,7 +49,6 @@ DATA_PLANE = {
     "Scan",
     "TransactWriteItems",
     "BatchWriteItem",
-    "BatchGetItem",
 }
 
 
