@@ -441,3 +441,27 @@ def test_lease_log_lines_carry_the_delivery_count(leasing: Server, api: ApiClien
 
     assert leasing.line(response, "events_leased")["max_delivery_count"] == 1
     assert leasing.line(acked, "event_acknowledged")["delivery_count"] == 1
+
+
+def test_a_lease_makes_at_most_limit_plus_spare_writes(leasing: Server, api: ApiClient) -> None:
+    # GIVEN 30 events each delivered MAX_DELIVERIES times, the last leases run out
+    store_pending_events(api.tenant_id, 30)
+    for _ in range(MAX_DELIVERIES):
+        held = lease(api, limit=100, visibility_timeout=1)
+        assert len(held) == 30
+        expires = max(datetime.fromisoformat(e["lease"]["expires_at"]) for e in held)
+        wait_for(
+            lambda t=expires: datetime.now(UTC) > t + timedelta(milliseconds=50), what="expiry"
+        )
+
+    # WHEN a consumer leases one event: every candidate is to be dead-lettered on the way
+    response = api.post("/v1/inbox/lease", json={"limit": 1})
+
+    # THEN it moved LEASE_SPARE_WRITES + 1 of them (1 + 10), no more, and leased none
+    assert response.json()["events"] == []
+    line = leasing.line(response, "events_leased")
+    assert (line["leased"], line["dead_lettered"]) == (0, 1 + 10)
+    assert leasing.line(response, "request_finished")["dynamodb_calls"] == 1 + 1 + 10
+    # AND the rest are dead-lettered by the next leases, within the same bound each
+    assert lease(api, limit=100) == []
+    assert len(api.get("/v1/dead-letters", params={"limit": 100}).json()["events"]) == 30
