@@ -86,7 +86,6 @@ logger = get_logger(__name__)
 # SQS's bounds: a visibility timeout, a release's delay, and a lease's whole life with
 # every extension, are at most 12 hours.
 MAX_LEASE_SECONDS = 43200
-_LEASE_ATTRIBUTES = ("lease_id", "leased_at")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ stopped. Filters are DynamoDB filters on the queue, evaluated within the same bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,44 +48,72 @@ def _position(item: RawItem) -> Position:
     return Position(item.get("visible_key", {}).get("S", created), created)
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What a kind of page lists, and how it is logged."""
+
+    queue_of: Callable[[str], str]  # the tenant's queue (an `inbox_tenant` value)
+    status: str
+    visible_now: bool  # only events that can be leased now
+    log_event: str
+    operation: str  # of the ReadBudgetExhausted metric
+
+
+_INBOX = _Listing(lambda tenant_id: tenant_id, STATUS_PENDING, True, "inbox_listed", READ_INBOX)
+_DEAD_LETTERS = _Listing(
+    dead_letter_queue, STATUS_DEAD_LETTERED, False, "dead_letters_listed", READ_DEAD_LETTERS
+)
+
+
 def _page(
+    listing: _Listing,
     *,
     tenant_id: str,
-    queue: str,
-    status: str,
     limit: int,
     cursor: str | None,
     source: str | None,
     event_type: str | None,
-    visible_now: bool,
 ) -> QueuePage:
     now = utcnow()
     after = None if cursor is None else decode_cursor(cursor, tenant_id=tenant_id)
     read = read_queue(
         tenant_id=tenant_id,
-        queue=queue,
+        queue=listing.queue_of(tenant_id),
         now=now,
         want=limit,
-        below=visible_until(now) if visible_now else None,
+        below=visible_until(now) if listing.visible_now else None,
         after=after,
         source=source,
         event_type=event_type,
     )
-    items = [item for item in read.entries if item["status"]["S"] == status]
+    items = [item for item in read.entries if item["status"]["S"] == listing.status]
     if read.more and read.entries:
         next_cursor = encode_cursor(tenant_id=tenant_id, position=_position(read.entries[-1]))
     elif read.stopped_at is not None:
         next_cursor = encode_cursor(tenant_id=tenant_id, position=read.stopped_at)
     else:
         next_cursor = None
-    if visible_now:
+    if listing.visible_now:
         record_oldest_returned(items, now)
-    return QueuePage(
+    page = QueuePage(
         items,
         next_cursor,
         budget_exhausted=read.stopped_at is not None,
         read_from=read.read_from,
     )
+    if page.budget_exhausted:
+        metrics.record_budget_exhausted(listing.operation)
+    logger.info(
+        listing.log_event,
+        limit=limit,
+        has_cursor=cursor is not None,
+        result_count=len(page.items),
+        has_more=page.next_cursor is not None,
+        budget_exhausted=page.budget_exhausted,
+        read_from=page.read_from,
+        filters={"source": source, "event_type": event_type},
+    )
+    return page
 
 
 def inbox_page(
@@ -101,18 +130,8 @@ def inbox_page(
     the read budget may hold fewer than `limit` events, even none, with a cursor that
     resumes where reading stopped.
     """
-    page = _page(
-        tenant_id=tenant_id,
-        queue=tenant_id,
-        status=STATUS_PENDING,
-        limit=limit,
-        cursor=cursor,
-        source=source,
-        event_type=event_type,
-        visible_now=True,
-    )
-    _logged("inbox_listed", READ_INBOX, page, limit, cursor, source, event_type)
-    return page
+    return _page(_INBOX, tenant_id=tenant_id, limit=limit, cursor=cursor, source=source,
+                 event_type=event_type)  # fmt: skip
 
 
 def dead_letter_page(
@@ -124,38 +143,5 @@ def dead_letter_page(
     event_type: str | None = None,
 ) -> QueuePage:
     """Up to `limit` dead-lettered events after `cursor`, oldest (created) first."""
-    page = _page(
-        tenant_id=tenant_id,
-        queue=dead_letter_queue(tenant_id),
-        status=STATUS_DEAD_LETTERED,
-        limit=limit,
-        cursor=cursor,
-        source=source,
-        event_type=event_type,
-        visible_now=False,
-    )
-    _logged("dead_letters_listed", READ_DEAD_LETTERS, page, limit, cursor, source, event_type)
-    return page
-
-
-def _logged(  # noqa: PLR0917 - one log line's fields
-    event: str,
-    operation: str,
-    page: QueuePage,
-    limit: int,
-    cursor: str | None,
-    source: str | None,
-    event_type: str | None,
-) -> None:
-    if page.budget_exhausted:
-        metrics.record_budget_exhausted(operation)
-    logger.info(
-        event,
-        limit=limit,
-        has_cursor=cursor is not None,
-        result_count=len(page.items),
-        has_more=page.next_cursor is not None,
-        budget_exhausted=page.budget_exhausted,
-        read_from=page.read_from,
-        filters={"source": source, "event_type": event_type},
-    )
+    return _page(_DEAD_LETTERS, tenant_id=tenant_id, limit=limit, cursor=cursor,
+                 source=source, event_type=event_type)  # fmt: skip

@@ -39,21 +39,34 @@ from triggers.http.api import ApiView, api_response
 from triggers.http.schema import with_errors
 
 
-def _page_json(page: QueuePage, limit: int) -> dict[str, Any]:
-    return {
+def _listed(request: Request, read_page: Callable[..., QueuePage]) -> Response:
+    """A page of the inbox or of the dead letters, as the query asks."""
+    query = InboxQuerySerializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    params = query.validated_data
+    page = read_page(
+        tenant_id=tenant_of(request),
+        limit=params["limit"],
+        cursor=params.get("cursor"),
+        source=params.get("source"),
+        event_type=params.get("event_type"),
+    )
+    body = {
         "events": [item_json(item) for item in page.items],
-        "pagination": {"limit": limit, "next_cursor": page.next_cursor},
+        "pagination": {"limit": params["limit"], "next_cursor": page.next_cursor},
     }
+    return api_response(request, body)
 
 
 def _error_json(error: TriggersError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "details": error.details}
 
 
-def _per_token(
+def _each_lease(
     request: Request, tokens: list[str], act: Callable[[str, LeaseToken], dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """`act` on each token's lease, in order: its result, or the error it alone met."""
+) -> Response:
+    """`act` on each token's lease, in order; the answer lists each one's result, or the
+    error it alone met."""
     tenant_id = tenant_of(request)
     results: list[dict[str, Any]] = []
     for index, text in enumerate(tokens):
@@ -64,7 +77,7 @@ def _per_token(
             if error.status_code >= 500:
                 raise
             results.append({"index": index, "error": _error_json(error)})
-    return results
+    return api_response(request, {"results": results})
 
 
 class InboxView(ApiView):
@@ -77,17 +90,7 @@ class InboxView(ApiView):
         responses=with_errors("list", {200: InboxResponseSerializer}),
     )
     def get(self, request: Request) -> Response:
-        query = InboxQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        page = inbox_page(
-            tenant_id=tenant_of(request),
-            limit=params["limit"],
-            cursor=params.get("cursor"),
-            source=params.get("source"),
-            event_type=params.get("event_type"),
-        )
-        return api_response(request, _page_json(page, params["limit"]))
+        return _listed(request, inbox_page)
 
 
 class LeaseView(ApiView):
@@ -184,9 +187,7 @@ class InboxAckView(ApiView):
             done = leases.ack_lease(tenant_id=tenant_id, token=token)
             return {key: value for key, value in _acked_json(done).items() if key != "event_id"}
 
-        return api_response(
-            request, {"results": _per_token(request, body.validated_data["lease_tokens"], ack)}
-        )
+        return _each_lease(request, body.validated_data["lease_tokens"], ack)
 
 
 class ExtendView(ApiView):
@@ -209,9 +210,7 @@ class ExtendView(ApiView):
             )
             return {"lease": _lease_json(lease)}
 
-        return api_response(
-            request, {"results": _per_token(request, body.validated_data["lease_tokens"], extend)}
-        )
+        return _each_lease(request, body.validated_data["lease_tokens"], extend)
 
 
 class ReleaseView(ApiView):
@@ -232,9 +231,7 @@ class ReleaseView(ApiView):
             status = leases.release_lease(tenant_id=tenant_id, token=token, delay=delay)
             return {"status": status}
 
-        return api_response(
-            request, {"results": _per_token(request, body.validated_data["lease_tokens"], release)}
-        )
+        return _each_lease(request, body.validated_data["lease_tokens"], release)
 
 
 class DeadLetterListView(ApiView):
@@ -247,17 +244,7 @@ class DeadLetterListView(ApiView):
         responses=with_errors("list", {200: InboxResponseSerializer}),
     )
     def get(self, request: Request) -> Response:
-        query = InboxQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        page = dead_letter_page(
-            tenant_id=tenant_of(request),
-            limit=params["limit"],
-            cursor=params.get("cursor"),
-            source=params.get("source"),
-            event_type=params.get("event_type"),
-        )
-        return api_response(request, _page_json(page, params["limit"]))
+        return _listed(request, dead_letter_page)
 
 
 class RedriveView(ApiView):
