@@ -26,9 +26,13 @@ Time is each instance's own clock (docs/RELIABILITY.md, "Clock skew").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -202,7 +206,8 @@ def lease_events(
 
     Reads the queue within the read budget, then makes at most `limit` +
     LEASE_SPARE_WRITES conditional writes: one per event leased, lost to another
-    consumer, or dead-lettered on the way (delivered LEASE_MAX_DELIVERIES times).
+    consumer, or dead-lettered on the way (delivered LEASE_MAX_DELIVERIES times). The
+    writes go in waves, as many at once as events are still wanted.
     """
     now = now or utcnow()
     writes = limit + settings.LEASE_SPARE_WRITES
@@ -218,19 +223,23 @@ def lease_events(
     )
     leased: list[LeasedEvent] = []
     lost = dead = expired = 0
-    for entry in read.entries[:writes]:
-        if len(leased) == limit:
-            break
-        if _count(entry) >= settings.LEASE_MAX_DELIVERIES:
-            dead += _dead_letter_seen(tenant_id, entry, now)
-            continue
-        outcome = _lease_one(tenant_id, entry, now, visibility_timeout)
-        if isinstance(outcome, _Refused):
-            lost += 1
-            continue
-        event, was_leased = outcome
-        expired += was_leased
-        leased.append(event)
+    candidates = read.entries[:writes]
+    taken = 0
+    while taken < len(candidates) and len(leased) < limit:
+        # as many candidates as events still wanted, written at once; oldest first
+        wave = candidates[taken : taken + limit - len(leased)]
+        taken += len(wave)
+        for outcome in _in_parallel(
+            lambda entry: _take(tenant_id, entry, now, visibility_timeout), wave
+        ):
+            if outcome is _DEAD_LETTERED:
+                dead += 1
+            elif isinstance(outcome, _Refused):
+                lost += 1
+            else:
+                event, was_leased = outcome
+                expired += was_leased
+                leased.append(event)
     metrics.record_leases_granted(len(leased), expired=expired)
     if read.stopped_at is not None:
         metrics.record_budget_exhausted(READ_LEASE)
@@ -255,6 +264,40 @@ def lease_events(
     # leaves candidates before the budget's stopping point, for the next lease from the head.
     stopped_at = read.stopped_at if len(leased) < limit else None
     return LeaseBatch(leased, lost=lost, dead_lettered=dead, stopped_at=stopped_at)
+
+
+_DEAD_LETTERED = _Refused(None)  # a candidate moved to the dead letters instead
+
+
+def _take(
+    tenant_id: str, entry: RawItem, now: datetime, visibility_timeout: int
+) -> tuple[LeasedEvent, bool] | _Refused:
+    """Lease one candidate, or dead-letter it after its last allowed delivery."""
+    if _count(entry) >= settings.LEASE_MAX_DELIVERIES:
+        moved = _dead_letter_seen(tenant_id, entry, now)
+        return _DEAD_LETTERED if moved else _Refused(None)
+    return _lease_one(tenant_id, entry, now, visibility_timeout)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """The process's lease writers (made in the worker that first leases, never before a
+    fork)."""
+    return ThreadPoolExecutor(settings.LEASE_WRITE_CONCURRENCY, thread_name_prefix="lease")
+
+
+def _in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """`work` on each item, at most LEASE_WRITE_CONCURRENCY at once, results in order.
+    Each runs in a copy of the request's context: its DynamoDB deadline, call counts and
+    log fields."""
+    if len(items) <= 1 or settings.LEASE_WRITE_CONCURRENCY == 1:
+        return [work(item) for item in items]
+    futures = [_writers().submit(contextvars.copy_context().run, work, item) for item in items]
+    return [future.result() for future in futures]
 
 
 def record_oldest_returned(items: list[RawItem], now: datetime) -> None:

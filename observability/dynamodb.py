@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.signals import pre_dynamodb_send
@@ -43,8 +44,17 @@ _OPERATION = "triggers_operation"
 
 @dataclass
 class RequestStats:
+    """One request's DynamoDB calls. A request may make calls from several threads (a
+    lease writes its events in parallel), so adding is locked."""
+
     calls: int = 0
     total_ms: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, duration_ms: float) -> None:
+        with self._lock:
+            self.calls += 1
+            self.total_ms += duration_ms
 
 
 _stats: ContextVar[RequestStats | None] = ContextVar("dynamodb_request_stats", default=None)
@@ -99,8 +109,7 @@ def _finish(context: dict[str, Any], error_code: str | None) -> None:
     duration = round((time.monotonic() - started) * 1000, 3)
     stats = _stats.get()
     if stats is not None:
-        stats.calls += 1
-        stats.total_ms += duration
+        stats.add(duration)
     fields = {
         "operation": context.get(_OPERATION),
         "table": context.get(_TABLE),

@@ -91,6 +91,9 @@ LEASE_MAX_DELIVERIES = env_int("LEASE_MAX_DELIVERIES", 5, minimum=1, maximum=100
 # A lease request makes at most `limit` + this many conditional writes: spares for the
 # leases it loses to another consumer and for the dead letters it moves on its way.
 LEASE_SPARE_WRITES = env_int("LEASE_SPARE_WRITES", 10, minimum=0, maximum=100)
+# How many of a lease's conditional writes run at once (per process, all leases
+# together); 1 writes them one after another.
+LEASE_WRITE_CONCURRENCY = env_int("LEASE_WRITE_CONCURRENCY", 8, minimum=1, maximum=64)
 # A process that found a GSI missing or backfilling reads the slower way for this long,
 # then tries the index again (no DescribeTable on the request path).
 INDEX_RECHECK_SECONDS = env_float("INDEX_RECHECK_SECONDS", 60.0, minimum=0.1)
