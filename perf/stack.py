@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devstack.localstack import (
     DATA_DIR,
@@ -29,9 +30,23 @@ from perf.harness import NEVER_RATE_LIMITED
 __all__ = ["LoadStack", "Target", "load_stack"]
 
 TABLE_PREFIX = "triggers-loadtest"
-# perf/reference/models.py's, without importing it (it needs the reference's settings).
-EVENT_ID_INDEX = "event-id-index"
 REFERENCE_TABLE = "triggers-loadtest-reference"
+# perf/reference/models.py's indexes (not imported: it needs the reference's settings).
+_REFERENCE_INDEXES: list[dict[str, Any]] = [
+    {
+        "IndexName": "event-id-index",
+        "KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    },
+    {
+        "IndexName": "queue-index",
+        "KeySchema": [
+            {"AttributeName": "inbox_tenant", "KeyType": "HASH"},
+            {"AttributeName": "visible_key", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    },
+]
 
 
 @dataclass(frozen=True)
@@ -73,13 +88,18 @@ def _reused_stores() -> dict[str, str] | None:
 
 
 def _create_reference_table(dynamodb_url: str) -> None:
-    """The reference's table with its id index (one left by an older runner without the
-    index is replaced)."""
+    """The reference's table with the service's indexes (one left by an older runner with
+    other indexes is replaced)."""
     client = local_dynamodb(dynamodb_url)
     if REFERENCE_TABLE in client.list_tables()["TableNames"]:
         table = client.describe_table(TableName=REFERENCE_TABLE)["Table"]
-        indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
-        if EVENT_ID_INDEX in indexes:
+        indexes = {
+            index["IndexName"]: index["Projection"]["ProjectionType"]
+            for index in table.get("GlobalSecondaryIndexes", [])
+        }
+        wanted = {index["IndexName"]: index["Projection"]["ProjectionType"]
+                  for index in _REFERENCE_INDEXES}  # fmt: skip
+        if indexes == wanted:
             return
         client.delete_table(TableName=REFERENCE_TABLE)
         client.get_waiter("table_not_exists").wait(TableName=REFERENCE_TABLE)
@@ -88,19 +108,13 @@ def _create_reference_table(dynamodb_url: str) -> None:
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("tenant_id", "created_key", "event_id")
+            for name in ("tenant_id", "created_key", "event_id", "inbox_tenant", "visible_key")
         ],
         KeySchema=[
             {"AttributeName": "tenant_id", "KeyType": "HASH"},
             {"AttributeName": "created_key", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": EVENT_ID_INDEX,
-                "KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=_REFERENCE_INDEXES,
     )
     client.get_waiter("table_exists").wait(TableName=REFERENCE_TABLE)
 

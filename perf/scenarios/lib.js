@@ -105,15 +105,16 @@ export function lookup(ref, expected = 200) {
   check(response, { [`lookup answered ${expected}`]: (r) => r.status === expected });
 }
 
-// One inbox page; returns the next cursor (null at the end; the reference has none).
+// One inbox page; returns the next cursor (null at the end). The reference takes the
+// same limit, filters and cursor, and reads the same index (perf/reference/views.py).
 export function inboxPage(filters = {}, cursor = null, limit = 50) {
   const query = { limit, ...filters };
   if (cursor) query.cursor = cursor;
   const qs = Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
-  const path = reference ? `/ref/inbox?limit=${limit}` : `/v1/inbox?${qs}`;
+  const path = reference ? `/ref/inbox?${qs}` : `/v1/inbox?${qs}`;
   const response = http.get(`${config.baseUrl}${path}`, { headers: jsonHeaders, tags: { name: "inbox" } });
   if (!check(response, { "inbox page (200)": (r) => r.status === 200 })) return null;
-  return reference ? null : response.json().pagination.next_cursor;
+  return response.json().pagination.next_cursor;
 }
 
 export function acknowledge(ref) {
