@@ -32,7 +32,14 @@ from devstack.localstack import ROOT
 from perf.harness import cpu_seconds, machine, worktree
 from perf.k6 import THRESHOLDS_FAILED, run_k6
 from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
-from perf.regression import BASELINES, Measured, baseline_from, load_baseline, regressions
+from perf.regression import (
+    BASELINES,
+    Measured,
+    baseline_from,
+    call_regressions,
+    load_baseline,
+    regressions,
+)
 from perf.stack import LoadStack, Target, load_stack
 from perf.stress import CpuSampler, analyse
 
@@ -222,7 +229,10 @@ def run_scenario(
         calls = service.dynamodb_calls
         measured.append(_measured(service, runs.get("reference")))
     baseline = load_baseline(scenario.name, profile.name, baselines)
-    found = [] if baseline is None or reference is None else regressions(measured, baseline)
+    found: list[str] = []
+    if baseline is not None:
+        found += [] if reference is None else regressions(measured, baseline)
+        found += call_regressions(calls, baseline)
     result = ScenarioResult(scenario.name, report, measured, failed, found, calls, stress)
     (report / "result.json").write_text(
         json.dumps(
@@ -407,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                     commit=_commit(),
                     date=datetime.now(UTC).date().isoformat(),
                     machine=machine(),
+                    dynamodb_calls=result.dynamodb_calls,
                 ).write(options.baseline_dir)
                 print(f"  baseline: {path}")
     return 0 if all(result.ok for result in results) else 1

@@ -5,17 +5,27 @@ the same run (service CPU per request / reference's, service requests/s /
 reference's), and by its absolute p95. Each baseline carries its tolerances, set from
 the spread of the rounds that made it (three standard deviations of the relative
 spread, never under a floor), so an unchanged build passes and a real slowdown does not.
+
+DynamoDB calls per request, per endpoint, are what no noise moves: they are compared
+exactly, and any increase is a regression that names the endpoint.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Baseline", "Measured", "baseline_from", "load_baseline", "regressions"]
+__all__ = [
+    "Baseline",
+    "Measured",
+    "baseline_from",
+    "call_regressions",
+    "load_baseline",
+    "regressions",
+]
 
 BASELINES = Path(__file__).with_name("baselines")
 
@@ -71,6 +81,9 @@ class Baseline:
     values: dict[str, float | None]  # medians of the compared metrics
     tolerances: dict[str, float]
     measured: list[dict[str, Any]]  # every round, for the record
+    # Median DynamoDB calls per request, by endpoint ("POST /v1/events"); older
+    # baselines have none, and nothing is compared for them.
+    dynamodb_calls: dict[str, float] = field(default_factory=dict)
 
     def write(self, directory: Path = BASELINES) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -102,6 +115,7 @@ def baseline_from(
     commit: str,
     date: str,
     machine: dict[str, Any],
+    dynamodb_calls: dict[str, float] | None = None,
 ) -> Baseline:
     values = {m: None if v is None else round(v, 4) for m, v in _medians(rounds).items()}
     tolerances = {
@@ -118,6 +132,7 @@ def baseline_from(
         values=values,
         tolerances=tolerances,
         measured=[asdict(r) for r in rounds],
+        dynamodb_calls=dict(dynamodb_calls or {}),
     )
 
 
@@ -160,3 +175,13 @@ def regressions(rounds: list[Measured], baseline: Baseline) -> list[str]:
                 f"p95 is {p95:.1f} ms (baseline {base_p95:.1f} ms, allowed up to {limit:.1f} ms)"
             )
     return found
+
+
+def call_regressions(calls: dict[str, float], baseline: Baseline) -> list[str]:
+    """Endpoints that make more DynamoDB calls per request than in the baseline (medians;
+    exact: a call more is a regression, whatever the noise)."""
+    return [
+        f"{endpoint}: {now:g} DynamoDB calls per request (baseline {before:g})"
+        for endpoint, now in sorted(calls.items())
+        if (before := baseline.dynamodb_calls.get(endpoint)) is not None and now > before
+    ]

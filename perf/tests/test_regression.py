@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from perf.regression import Baseline, Measured, baseline_from, load_baseline, regressions
+from perf.regression import (
+    Baseline,
+    Measured,
+    baseline_from,
+    call_regressions,
+    load_baseline,
+    regressions,
+)
 
 ROUND = Measured(
     p50_ms=10.0,
@@ -82,3 +90,32 @@ def test_a_baseline_round_trips_through_its_file(tmp_path: Path) -> None:
 
     assert load_baseline("s", "p", tmp_path) == made
     assert load_baseline("other", "p", tmp_path) is None
+
+
+def test_dynamodb_calls_per_request_are_compared_exactly_per_endpoint() -> None:
+    before = {"POST /v1/events": 1.0, "GET /v1/inbox": 1.0, "POST /v1/inbox/lease": 11.0}
+    recorded = replace(baseline(ROUND), dynamodb_calls=before)
+
+    # the same calls, fewer calls, and an endpoint the baseline never saw: nothing
+    assert call_regressions(dict(before), recorded) == []
+    assert call_regressions({**before, "POST /v1/inbox/lease": 10.0}, recorded) == []
+    assert call_regressions({"DELETE /v1/events/{event_id}": 3.0}, recorded) == []
+    # one call more on one endpoint: that endpoint, named, however small the change
+    assert call_regressions({**before, "GET /v1/inbox": 2.0}, recorded) == [
+        "GET /v1/inbox: 2 DynamoDB calls per request (baseline 1)"
+    ]
+
+
+def test_a_baseline_records_the_calls_and_an_older_one_reads_without_them(tmp_path: Path) -> None:
+    made = baseline_from(
+        [ROUND], scenario="s", profile="p", commit="c", date="d", machine={},
+        dynamodb_calls={"POST /v1/events": 1.0},
+    )  # fmt: skip
+    made.write(tmp_path)
+    assert load_baseline("s", "p", tmp_path) == made
+    # a baseline written before calls were recorded compares nothing
+    older = {key: value for key, value in made.__dict__.items() if key != "dynamodb_calls"}
+    (tmp_path / "s-p.json").write_text(json.dumps(older))
+    reread = load_baseline("s", "p", tmp_path)
+    assert reread is not None
+    assert call_regressions({"POST /v1/events": 5.0}, reread) == []
