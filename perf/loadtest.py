@@ -339,8 +339,11 @@ def _selected(
     environment = config.environments[options.env]
     profile = config.profiles[options.profile]
     if options.vus or options.duration:
-        profile = Profile(**{**asdict(profile), "vus": options.vus or profile.vus,
-                             "duration": options.duration or profile.duration})  # fmt: skip
+        # Another load than the profile's: its own name, so that it is never compared
+        # with, nor stored as, the profile's baseline.
+        vus, duration = options.vus or profile.vus, options.duration or profile.duration
+        profile = Profile(**{**asdict(profile), "vus": vus, "duration": duration,
+                             "name": f"{profile.name}-{vus}vus-{duration}"})  # fmt: skip
     profile = profile.capped(environment)
     names = list(config.scenarios) if options.scenario == "all" else [options.scenario]
     return environment, profile, [config.scenarios[name] for name in names]

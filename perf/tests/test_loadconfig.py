@@ -6,6 +6,7 @@ import pytest
 
 from perf import loadtest
 from perf.loadconfig import load, seconds
+from perf.loadtest import _selected, parse
 
 CONFIG = load()
 
@@ -80,3 +81,15 @@ def test_a_remote_environment_needs_its_url_and_key(monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(SystemExit, match="Set TRIGGERS_STAGING_URL and TRIGGERS_STAGING_API_KEY"):
         loadtest.main(["--env", "staging", "--yes"])
+
+
+def test_overridden_vus_or_duration_are_a_profile_of_their_own() -> None:
+    config = load()
+    plain = _selected(config, parse(["--scenario", "event_ingestion", "--profile", "local"]))[1]
+    more = _selected(config, parse(["--scenario", "event_ingestion", "--vus", "8"]))[1]
+    longer = _selected(config, parse(["--scenario", "event_ingestion", "--duration", "60s"]))[1]
+
+    assert plain.name == "local"
+    # never the profile's baseline: neither compared with it nor written over it
+    assert (more.name, more.vus) == ("local-8vus-20s", 8)
+    assert (longer.name, longer.duration) == ("local-4vus-60s", "60s")
