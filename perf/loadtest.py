@@ -34,6 +34,7 @@ from perf.k6 import THRESHOLDS_FAILED, run_k6
 from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
 from perf.regression import (
     BASELINES,
+    Baseline,
     Measured,
     baseline_from,
     call_regressions,
@@ -72,15 +73,39 @@ class K6Run:
         ]
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
 
+
+def _commit() -> str:
     # A baseline this run (or an earlier scenario of it) rewrote is not a change to the code.
-    changed = git("status", "--porcelain", "--", ".", ":(exclude)perf/baselines")
-    return git("rev-parse", "--short", "HEAD") + (" (modified)" if changed else "")
+    changed = _git("status", "--porcelain", "--", ".", ":(exclude)perf/baselines")
+    return _git("rev-parse", "--short", "HEAD") + (" (modified)" if changed else "")
+
+
+# What the service is made of: a change here can change what a baseline measured.
+SERVICE_PATHS = ("triggers", "events", "inbox", "observability", "requirements.txt")
+
+
+def service_commit() -> str:
+    """The last commit that changed the service's code, "(modified)" if it has changed
+    since (uncommitted)."""
+    last = _git("log", "-1", "--format=%h", "--", *SERVICE_PATHS)
+    changed = _git("status", "--porcelain", "--", *SERVICE_PATHS)
+    return last + (" (modified)" if changed else "")
+
+
+def _stale_baseline(baseline: Baseline, current: str) -> str | None:
+    """Why the baseline no longer describes this service's code, if it does not."""
+    if baseline.service_commit == current and "(modified)" not in current:
+        return None
+    measured = baseline.service_commit or "an unrecorded commit"
+    return (
+        f"the baseline measured the service at {measured}; its code is now {current}: "
+        "re-record it (--update-baseline) on the same kind of machine"
+    )
 
 
 def _dynamodb_calls(log_path: Path | None, offset: int) -> dict[str, float]:
@@ -230,6 +255,16 @@ def run_scenario(
         measured.append(_measured(service, runs.get("reference")))
     baseline = load_baseline(scenario.name, profile.name, baselines)
     found: list[str] = []
+    stale = (
+        None
+        if baseline is None or service_revision
+        else _stale_baseline(baseline, service_commit())
+    )
+    if stale is not None:
+        if os.environ.get("CI"):  # a gate on a baseline of other code proves nothing
+            failed.append(f"stale baseline: {stale}")
+        else:
+            print(f"  WARNING: {stale}", flush=True)
     if baseline is not None:
         found += [] if reference is None else regressions(measured, baseline)
         found += call_regressions(calls, baseline)
@@ -421,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                     date=datetime.now(UTC).date().isoformat(),
                     machine=machine(),
                     dynamodb_calls=result.dynamodb_calls,
+                    service_commit=service_commit(),
                 ).write(options.baseline_dir)
                 print(f"  baseline: {path}")
     return 0 if all(result.ok for result in results) else 1

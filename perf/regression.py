@@ -84,6 +84,9 @@ class Baseline:
     # Median DynamoDB calls per request, by endpoint ("POST /v1/events"); older
     # baselines have none, and nothing is compared for them.
     dynamodb_calls: dict[str, float] = field(default_factory=dict)
+    # The last commit that changed the service's code when this was measured
+    # (perf.loadtest.service_commit); "" for baselines older than the field.
+    service_commit: str = ""
 
     def write(self, directory: Path = BASELINES) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -116,6 +119,7 @@ def baseline_from(
     date: str,
     machine: dict[str, Any],
     dynamodb_calls: dict[str, float] | None = None,
+    service_commit: str = "",
 ) -> Baseline:
     values = {m: None if v is None else round(v, 4) for m, v in _medians(rounds).items()}
     tolerances = {
@@ -133,6 +137,7 @@ def baseline_from(
         tolerances=tolerances,
         measured=[asdict(r) for r in rounds],
         dynamodb_calls=dict(dynamodb_calls or {}),
+        service_commit=service_commit,
     )
 
 

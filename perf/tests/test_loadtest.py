@@ -15,7 +15,7 @@ import pytest
 from devstack.localstack import aws_env
 from perf.harness import machine
 from perf.loadconfig import Profile, load
-from perf.loadtest import ScenarioResult, run_scenario
+from perf.loadtest import ScenarioResult, run_scenario, service_commit
 from perf.regression import baseline_from
 from perf.stack import LoadStack, load_stack
 
@@ -106,6 +106,7 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
         commit="test",
         date=datetime.now(UTC).date().isoformat(),
         machine=machine(),
+        service_commit=service_commit(),
     )
     replace(baseline, tolerances=WIDE_TOLERANCES).write(tmp_path / "baselines")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from perf.loadtest import _stale_baseline
 from perf.regression import (
     Baseline,
     Measured,
@@ -119,3 +120,15 @@ def test_a_baseline_records_the_calls_and_an_older_one_reads_without_them(tmp_pa
     reread = load_baseline("s", "p", tmp_path)
     assert reread is not None
     assert call_regressions({"POST /v1/events": 5.0}, reread) == []
+
+
+def test_a_baseline_of_other_service_code_is_called_stale() -> None:
+    recorded = replace(baseline(ROUND), service_commit="abc1234")
+
+    assert _stale_baseline(recorded, "abc1234") is None
+    for current in ("def5678", "abc1234 (modified)"):
+        reason = _stale_baseline(recorded, current)
+        assert reason is not None
+        assert "abc1234" in reason
+        assert current in reason
+    assert "an unrecorded commit" in str(_stale_baseline(baseline(ROUND), "abc1234"))
