@@ -33,6 +33,9 @@ class Environment:
     confirm: str | None = None  # None, "ask" or "flag"
     max_vus: int | None = None
     max_duration_seconds: float | None = None
+    # Kept-alive connections, as clients of a load balancer hold them; locally each
+    # request opens its own, as Elastic Beanstalk's nginx does towards gunicorn.
+    keep_alive: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,17 @@ class Profile:
     ramp_down: str
     seed_events: int
     latency_thresholds: bool
+    # Whether the scenarios' events/s targets (`min_events_per_s`) are thresholds: only
+    # at the task list's scale, not on a laptop.
+    throughput_thresholds: bool = False
     stress: dict[str, Any] = field(default_factory=dict)
+    # Per scenario, what differs from the above (`inbox_polling: {vus: 500}`).
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def for_scenario(self, name: str) -> Profile:
+        """This profile as one scenario runs it (its own VUs or duration, if it has them)."""
+        own = self.scenarios.get(name, {})
+        return replace(self, **own) if own else self
 
     @property
     def total_seconds(self) -> float:
@@ -84,6 +97,7 @@ class Scenario:
     name: str
     p95_ms: float
     reference: bool = True  # measured against the reference in the same run
+    min_events_per_s: float | None = None  # a threshold where the profile asks for it
 
     @property
     def script(self) -> Path:

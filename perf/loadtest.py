@@ -143,6 +143,13 @@ def _k6_env(
         "RAMP_DOWN": profile.ramp_down,
         "SEED_EVENTS": str(profile.seed_events),
         "THRESHOLDS": "on" if profile.latency_thresholds else "failures",
+        "P95_MS": f"{scenario.p95_ms:g}",
+        "MIN_EVENTS_PER_S": (
+            f"{scenario.min_events_per_s:g}"
+            if profile.throughput_thresholds and scenario.min_events_per_s
+            else ""
+        ),
+        "KEEP_ALIVE": "true" if stack.keep_alive else "false",
         "START_RATE": str(stress.get("start_rate", 20)),
         "PEAK_RATE": str(stress.get("peak_rate", 200)),
         "CLIMB": str(stress.get("climb", "30s")),
@@ -329,6 +336,11 @@ def _plan(environment: Environment, profile: Profile, scenarios: list[Scenario],
         f"Load test of {url} ({environment.name}): {names}\n"
         f"  profile {profile.name}: up to {profile.vus} VUs for {profile.duration} "
         f"(+ {profile.ramp_up} ramp-up, {profile.ramp_down} ramp-down) per scenario"
+        + "".join(
+            f"\n  {name}: " + ", ".join(f"{key} {value}" for key, value in own.items())
+            for name, own in profile.scenarios.items()
+            if any(s.name == name for s in scenarios)
+        )
     )
 
 
@@ -364,7 +376,11 @@ def _stack(environment: Environment, options: argparse.Namespace) -> Iterator[Lo
     if not url or not key:
         raise SystemExit(f"Set {environment.url_env} and {environment.api_key_env}.")
     yield LoadStack(
-        service=Target("service", url, None), reference=None, api_key=key, dynamodb_pid=None
+        service=Target("service", url, None),
+        reference=None,
+        api_key=key,
+        dynamodb_pid=None,
+        keep_alive=environment.keep_alive,
     )
 
 
@@ -377,9 +393,10 @@ def _selected(
         # Another load than the profile's: its own name, so that it is never compared
         # with, nor stored as, the profile's baseline.
         vus, duration = options.vus or profile.vus, options.duration or profile.duration
+        # (and the same for every scenario: the figures given win over the profile's own)
         profile = Profile(**{**asdict(profile), "vus": vus, "duration": duration,
-                             "name": f"{profile.name}-{vus}vus-{duration}"})  # fmt: skip
-    profile = profile.capped(environment)
+                             "name": f"{profile.name}-{vus}vus-{duration}",
+                             "scenarios": {}})  # fmt: skip
     names = list(config.scenarios) if options.scenario == "all" else [options.scenario]
     return environment, profile, [config.scenarios[name] for name in names]
 
@@ -432,14 +449,15 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     environment, profile, scenarios = _selected(load(), options)
     url = environment.url_env and os.environ.get(environment.url_env, "<unset>")
-    _guard(environment, options, _plan(environment, profile, scenarios, url or "the local stack"))
+    plan = _plan(environment, profile.capped(environment), scenarios, url or "the local stack")
+    _guard(environment, options, plan)
     results = []
     with _stack(environment, options) as stack:
         for scenario in scenarios:
             result = run_scenario(
                 stack,
                 scenario,
-                profile,
+                profile.for_scenario(scenario.name).capped(environment),
                 rounds=options.repeat,
                 reports=options.report_dir,
                 baselines=options.baseline_dir,

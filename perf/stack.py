@@ -65,6 +65,7 @@ class LoadStack:
     reference: Target | None
     api_key: str
     dynamodb_pid: int | None  # for CPU sampling in the stress test
+    keep_alive: bool = False  # the environment's clients keep connections alive
 
 
 def _answers(url: str) -> bool:

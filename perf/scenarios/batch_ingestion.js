@@ -4,7 +4,7 @@ import { createBatch, eventBody, options as base, rampingVus, summary, threshold
 export const options = {
   ...base,
   scenarios: { batch: rampingVus() },
-  thresholds: thresholds(300),
+  thresholds: thresholds(),
 };
 
 export default function () {

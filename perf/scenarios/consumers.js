@@ -14,7 +14,7 @@
 import http from "k6/http";
 import { check, sleep } from "k6";
 import { Counter, Trend } from "k6/metrics";
-import { config, eventsIngested, options as base } from "./lib.js";
+import { config, eventsIngested, options as base, thresholds } from "./lib.js";
 
 const headers = { "Content-Type": "application/json", "X-API-Key": config.apiKey };
 const acked = new Counter("events_acked");
@@ -29,10 +29,9 @@ const FAULT_TIMEOUT_S = 2;
 const TIMEOUT_S = 60;
 
 export function optionsFor(fault) {
-  const limits = { http_req_failed: ["rate<0.001"], checks: ["rate>0.999"] };
+  const limits = thresholds("lease_duration"); // the p95 target is the lease's
   if (fault) limits.events_redelivered = ["count>0"];
   else limits.lease_lost = ["count==0"];
-  if (config.thresholds === "on") limits.lease_duration = ["p(95)<300"];
   return {
     ...base,
     teardownTimeout: "3m", // the drain follows cursors past the tenant's other events

@@ -4,7 +4,7 @@ import { createEvent, eventBody, options as base, rampingVus, summary, threshold
 export const options = {
   ...base,
   scenarios: { ingest: rampingVus() },
-  thresholds: thresholds(100),
+  thresholds: thresholds(),
 };
 
 export default function () {

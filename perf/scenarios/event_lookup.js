@@ -5,7 +5,7 @@ import { config, eventBody, lookup, options as base, randomId, rampingVus, seed,
 export const options = {
   ...base,
   scenarios: { lookup: rampingVus() },
-  thresholds: thresholds(50),
+  thresholds: thresholds(),
 };
 
 export function setup() {

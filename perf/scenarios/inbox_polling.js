@@ -14,7 +14,7 @@ const FILTERS = [
 export const options = {
   ...base,
   scenarios: { inbox: rampingVus() },
-  thresholds: thresholds(200),
+  thresholds: thresholds(),
 };
 
 export function setup() {

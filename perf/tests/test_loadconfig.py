@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from devstack.localstack import ROOT
 from perf import loadtest
 from perf.loadconfig import load, seconds
 from perf.loadtest import _selected, parse
+from perf.stack import LoadStack, Target
 
 CONFIG = load()
 
@@ -93,3 +98,45 @@ def test_overridden_vus_or_duration_are_a_profile_of_their_own() -> None:
     # never the profile's baseline: neither compared with it nor written over it
     assert (more.name, more.vus) == ("local-8vus-20s", 8)
     assert (longer.name, longer.duration) == ("local-4vus-60s", "60s")
+
+
+def test_the_full_profile_is_the_task_lists_load_scenario_by_scenario() -> None:
+    full = CONFIG.profiles["full"]
+
+    shapes = {
+        name: (full.for_scenario(name).vus, seconds(full.for_scenario(name).duration))
+        for name in ("event_ingestion", "inbox_polling", "mixed_workload")
+    }
+
+    assert shapes == {
+        "event_ingestion": (1000, 300),
+        "inbox_polling": (500, 300),
+        "mixed_workload": (1000, 600),
+    }
+    assert full.stress["max_vus"] > 2000
+    assert full.throughput_thresholds
+    assert not CONFIG.profiles["local"].throughput_thresholds
+
+
+def test_targets_reach_the_scripts_from_the_config_only(tmp_path: Path) -> None:
+    stack = LoadStack(Target("service", "http://127.0.0.1:1", None), None, "trg_x", None)
+    scenario = CONFIG.scenarios["event_ingestion"]
+
+    def env(profile: str) -> dict[str, str]:
+        return loadtest._k6_env(
+            stack.service, stack=stack, scenario=scenario,
+            profile=CONFIG.profiles[profile], report=tmp_path,
+        )  # fmt: skip
+
+    assert env("local")["P95_MS"] == "100"
+    assert env("local")["MIN_EVENTS_PER_S"] == ""  # not on a laptop
+    assert env("full")["MIN_EVENTS_PER_S"] == "1000"
+    # and no script holds a copy of a target
+    scripts = [path.read_text() for path in (ROOT / "perf" / "scenarios").glob("*.js")]
+    assert not [text for text in scripts if re.search(r"p\(95\)<\d", text)]
+
+
+def test_deployed_environments_keep_connections_alive_and_the_local_one_does_not() -> None:
+    assert CONFIG.environments["staging"].keep_alive
+    assert CONFIG.environments["production"].keep_alive
+    assert not CONFIG.environments["local"].keep_alive
