@@ -109,8 +109,9 @@ bench-lookups: install ## Benchmark: lookup by id via GSI vs Scan at 1k/10k/100k
 SCENARIO ?= all
 ENV ?= local
 PROFILE ?= local
-loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... ENV=local PROFILE=smoke|local|full (perf/README.md)
-	$(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) $(ARGS)
+SEGMENTS ?= 1
+loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... ENV=local PROFILE=smoke|local|full [SEGMENTS=2] (perf/README.md)
+	$(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) --segments $(SEGMENTS) $(ARGS)
 
 bench-reads: install ## Benchmark: filtered inbox and 404 cost, this checkout vs BEFORE=<git rev> (~4 min)
 	@test -n "$(BEFORE)" || { echo "usage: make bench-reads BEFORE=<git revision>"; exit 2; }

@@ -98,6 +98,9 @@ class Scenario:
     p95_ms: float
     reference: bool = True  # measured against the reference in the same run
     min_events_per_s: float | None = None  # a threshold where the profile asks for it
+    # Its verdict is one process's own accounting (handleSummary): it cannot be split
+    # over several k6 processes (--segments).
+    single_process: bool = False
 
     @property
     def script(self) -> Path:

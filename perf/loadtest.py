@@ -22,6 +22,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from perf.regression import (
     load_baseline,
     regressions,
 )
+from perf.segments import combine, segment_options
 from perf.stack import LoadStack, Target, load_stack
 from perf.stress import CpuSampler, analyse
 
@@ -167,26 +169,74 @@ def run_target(
     profile: Profile,
     report: Path,
     json_out: Path | None = None,
+    segments: int = 1,
 ) -> K6Run:
+    """One k6 test of `scenario` against `target`; with `segments` > 1, split over that
+    many k6 processes at once (perf/segments.py) and combined from their raw samples."""
     env = _k6_env(target, stack=stack, scenario=scenario, profile=profile, report=report)
-    options = [] if json_out is None else ["--out", f"json={json_out}"]
     pid = target.process.process.pid if target.process else None
     log_offset = target.log_path.stat().st_size if target.log_path else 0
     cpu_before = cpu_seconds(pid) if pid else 0.0
-    result = run_k6(
-        scenario.script.name,
-        env,
-        summary=report / f"summary-{target.name}.json",
-        options=options,
-        check=False,
-    )
-    run = K6Run(target.name, result.summary, result.returncode, None)
+    if segments == 1:
+        options = [] if json_out is None else ["--out", f"json={json_out}"]
+        result = run_k6(
+            scenario.script.name,
+            env,
+            summary=report / f"summary-{target.name}.json",
+            options=options,
+            check=False,
+        )
+        returncode, summary = result.returncode, result.summary
+    else:
+        returncode, summary = _run_segments(target, scenario, env, report, segments)
+    run = K6Run(target.name, summary, returncode, None)
     if pid and run.requests:
         run.cpu_ms_per_request = round((cpu_seconds(pid) - cpu_before) * 1000 / run.requests, 3)
-    if result.returncode not in (0, THRESHOLDS_FAILED):
-        raise SystemExit(f"k6 failed ({result.returncode}) on {scenario.name} ({target.name})")
+    if returncode not in (0, THRESHOLDS_FAILED):
+        raise SystemExit(f"k6 failed ({returncode}) on {scenario.name} ({target.name})")
     run.dynamodb_calls = _dynamodb_calls(target.log_path, log_offset)
     return run
+
+
+def _run_segments(
+    target: Target, scenario: Scenario, env: dict[str, str], report: Path, count: int
+) -> tuple[int, dict[str, Any]]:
+    """`count` k6 processes, each a segment of the test, at once; their combined summary
+    (written as summary-<target>.json), and the worst exit code."""
+    if scenario.single_process:
+        raise SystemExit(f"{scenario.name} judges one process's own accounting: no --segments.")
+
+    def segment(number: int, options: list[str]) -> tuple[int, dict[str, Any], Path]:
+        raw = report / f"samples-{target.name}-{number}.json"
+        own_env = {
+            **env,
+            "K6_WEB_DASHBOARD_EXPORT": str(report / f"dashboard-{target.name}-{number}.html"),
+        }
+        result = run_k6(
+            scenario.script.name,
+            own_env,
+            summary=report / f"summary-{target.name}-{number}.json",
+            options=[*options, "--out", f"json={raw}"],
+            check=False,
+        )
+        return result.returncode, result.summary, raw
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        done = list(pool.map(lambda args: segment(*args), enumerate(segment_options(count))))
+    combined = combine([raw for *_, raw in done], [summary for _, summary, _ in done])
+    (report / f"summary-{target.name}.json").write_text(json.dumps(combined, indent=2) + "\n")
+    for *_, raw in done:
+        raw.unlink()  # large; the combined summary holds what was computed from them
+    failed = any(
+        not verdict["ok"]
+        for metric in combined["metrics"].values()
+        for verdict in metric.get("thresholds", {}).values()
+    )
+    worst = max(code for code, *_ in done)
+    return (THRESHOLDS_FAILED if failed else 0) if worst in (
+        0,
+        THRESHOLDS_FAILED,
+    ) else worst, combined
 
 
 def _measured(service: K6Run, reference: K6Run | None) -> Measured:
@@ -232,6 +282,7 @@ def run_scenario(
     reports: Path,
     baselines: Path,
     service_revision: str | None = None,
+    segments: int = 1,
 ) -> ScenarioResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = reports / f"{stamp}-{scenario.name}"
@@ -252,7 +303,12 @@ def run_scenario(
                 runs[target.name], stress = _stress(stack, scenario, profile, report)
             else:
                 runs[target.name] = run_target(
-                    target, stack=stack, scenario=scenario, profile=profile, report=report
+                    target,
+                    stack=stack,
+                    scenario=scenario,
+                    profile=profile,
+                    report=report,
+                    segments=segments,
                 )
         service = runs["service"]
         failed += service.failed_thresholds
@@ -429,6 +485,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline-dir", type=Path, default=BASELINES)
     parser.add_argument("--report-dir", type=Path, default=REPORTS)
     parser.add_argument("--vus", type=int, help="Override the profile's VUs.")
+    parser.add_argument(
+        "--segments", type=int, default=1,
+        help="Split each test over this many k6 processes (k6's execution segments).",
+    )  # fmt: skip
     parser.add_argument("--duration", help="Override the profile's duration (k6 syntax).")
     parser.add_argument(
         "--service-env", action="append", default=[], metavar="NAME=VALUE",
@@ -462,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                 reports=options.report_dir,
                 baselines=options.baseline_dir,
                 service_revision=options.revision,
+                segments=options.segments,
             )
             _print(result)
             results.append(result)

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from devstack.localstack import aws_env
+from perf import loadtest
 from perf.harness import machine
+from perf.k6 import run_k6
 from perf.loadconfig import Profile, load
 from perf.loadtest import ScenarioResult, run_scenario, service_commit
 from perf.regression import baseline_from
+from perf.segments import combine
 from perf.stack import LoadStack, load_stack
 
 pytestmark = pytest.mark.integration
@@ -128,3 +131,56 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     assert any(problem.startswith("requests/s is") for problem in slowed.regressions)
     verdict = json.loads((slowed.report / "result.json").read_text())
     assert verdict["regressions"] == slowed.regressions
+
+
+def test_combined_figures_of_one_process_are_k6s_own(stack: LoadStack, tmp_path: Path) -> None:
+    # GIVEN one k6 run with its raw samples and its own summary
+    scenario = CONFIG.scenarios["event_ingestion"]
+    env = loadtest._k6_env(stack.service, stack=stack, scenario=scenario, profile=SMOKE,
+                           report=tmp_path)  # fmt: skip
+    raw = tmp_path / "samples.json"
+    own = run_k6(scenario.script.name, env, summary=tmp_path / "own.json",
+                 options=["--out", f"json={raw}"], check=False).summary  # fmt: skip
+
+    # WHEN its raw samples are combined as the segments' are
+    combined = combine([raw], [own])
+
+    # THEN they give k6's own figures (percentiles interpolated as k6 does)
+    latency = "http_req_duration{expected_response:true}"
+    for stat in ("med", "p(90)", "p(95)", "p(99)", "min", "max", "count"):
+        assert combined["metrics"][latency]["values"][stat] == pytest.approx(
+            own["metrics"][latency]["values"][stat], abs=0.001
+        ), stat
+    assert (
+        combined["metrics"]["http_reqs"]["values"]["count"]
+        == own["metrics"]["http_reqs"]["values"]["count"]
+    )
+    assert (
+        combined["metrics"]["checks"]["values"]["rate"]
+        == own["metrics"]["checks"]["values"]["rate"]
+    )
+
+
+def test_two_segments_are_two_k6_processes_combined(stack: LoadStack, tmp_path: Path) -> None:
+    result = run_scenario(
+        stack, CONFIG.scenarios["event_ingestion"], SMOKE, rounds=1,
+        reports=tmp_path / "reports", baselines=tmp_path / "baselines", segments=2,
+    )  # fmt: skip
+
+    assert result.ok, result.failed_thresholds
+    parts = [json.loads((result.report / f"summary-service-{n}.json").read_text()) for n in (0, 1)]
+    combined = json.loads((result.report / "summary-service.json").read_text())
+    counts = [part["metrics"]["http_reqs"]["values"]["count"] for part in parts]
+    assert all(count > 0 for count in counts)  # both processes sent requests
+    assert combined["segments"] == 2
+    assert combined["metrics"]["http_reqs"]["values"]["count"] == sum(counts)
+    latency = "http_req_duration{expected_response:true}"
+    assert combined["metrics"][latency]["values"]["max"] == max(
+        part["metrics"][latency]["values"]["max"] for part in parts
+    )
+    # AND a scenario judged by one process's own accounting refuses to be split
+    with pytest.raises(SystemExit, match="no --segments"):
+        run_scenario(
+            stack, CONFIG.scenarios["competing_consumers"], SMOKE, rounds=1,
+            reports=tmp_path / "reports", baselines=tmp_path / "baselines", segments=2,
+        )  # fmt: skip
