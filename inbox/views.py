@@ -154,7 +154,8 @@ class EventAckView(ApiView):
         responses=with_errors("write", {200: EventAckResponseSerializer}),
     )
     def post(self, request: Request, event_id: str) -> Response:
-        body = EventAckRequestSerializer(data=request.data or {})
+        # No body is `{}`; any other body must be the object (`false` or `[]` is a 400)
+        body = EventAckRequestSerializer(data={} if request.data == {} else request.data)
         body.is_valid(raise_exception=True)
         tenant_id = tenant_of(request)
         text = body.validated_data.get("lease_token")

@@ -465,3 +465,15 @@ def test_a_lease_makes_at_most_limit_plus_spare_writes(leasing: Server, api: Api
     # AND the rest are dead-lettered by the next leases, within the same bound each
     assert lease(api, limit=100) == []
     assert len(api.get("/v1/dead-letters", params={"limit": 100}).json()["events"]) == 30
+
+
+@pytest.mark.parametrize("body", ["false", "[]", "null", "0", '"token"'])
+def test_an_ack_body_that_is_not_an_object_is_a_400(api: ApiClient, body: str) -> None:
+    event_id = api.create_event()["event_id"]
+
+    response = api.post(
+        f"/v1/events/{event_id}/ack", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert_error(response, 400, "VALIDATION_ERROR")
+    assert api.get(f"/v1/events/{event_id}").json()["status"] == "pending"  # not acked
