@@ -9,7 +9,7 @@ JAR_STAMP := node_modules/.installed
 NGINX := $(VENV)/nginx/usr/sbin/nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest soak bundle fuzz
+.PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest loadtest-report soak bundle fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -112,6 +112,9 @@ PROFILE ?= local
 SEGMENTS ?= 1
 loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... ENV=local PROFILE=smoke|local|full [SEGMENTS=2] (perf/README.md)
 	$(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) --segments $(SEGMENTS) $(ARGS)
+
+loadtest-report: install ## One HTML page of the load runs' history: trends per scenario (perf/reports/history.html)
+	$(BIN)/python -m perf.history_report
 
 bench-reads: install ## Benchmark: filtered inbox and 404 cost, this checkout vs BEFORE=<git rev> (~4 min)
 	@test -n "$(BEFORE)" || { echo "usage: make bench-reads BEFORE=<git revision>"; exit 2; }

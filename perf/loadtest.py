@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.localstack import ROOT
+from perf import history
 from perf.harness import cpu_seconds, machine, worktree
 from perf.k6 import THRESHOLDS_FAILED, run_k6
 from perf.loadconfig import Config, Environment, Profile, Scenario, load, seconds
@@ -484,6 +485,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--baseline-dir", type=Path, default=BASELINES)
     parser.add_argument("--report-dir", type=Path, default=REPORTS)
+    parser.add_argument("--history-dir", type=Path, default=history.HISTORY)
     parser.add_argument("--vus", type=int, help="Override the profile's VUs.")
     parser.add_argument(
         "--segments", type=int, default=1,
@@ -526,6 +528,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             _print(result)
             results.append(result)
+            if not options.revision:  # a before/after run is not this code's history
+                history.append(
+                    history.entry(
+                        environment=environment.name,
+                        scenario=scenario.name,
+                        profile=profile.name,
+                        when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        commit=_commit(),
+                        service_commit=service_commit(),
+                        machine=machine(),
+                        rounds=result.rounds,
+                        dynamodb_calls=result.dynamodb_calls,
+                        ok=result.ok,
+                    ),
+                    options.history_dir,
+                )
             if options.update_baseline and environment.kind == "local" and not options.revision:
                 path = baseline_from(
                     result.rounds,
