@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +40,7 @@ def entry(
         "commit": commit,
         "service_commit": service_commit,
         "machine": machine,
-        "rounds": [
-            {**asdict(m), "cpu_ratio": m.cpu_ratio, "throughput_ratio": m.throughput_ratio}
-            for m in rounds
-        ],
+        "rounds": [m.record() for m in rounds],
         "dynamodb_calls": dynamodb_calls,
         "ok": ok,
     }

@@ -342,10 +342,7 @@ def run_scenario(
                 "service_revision": service_revision,  # None: the service is this checkout
                 "machine": machine(),
                 "when": stamp,
-                "rounds": [
-                    {**asdict(m), "cpu_ratio": m.cpu_ratio, "throughput_ratio": m.throughput_ratio}
-                    for m in measured
-                ],
+                "rounds": [m.record() for m in measured],
                 "dynamodb_calls_per_request": calls,
                 "failed_thresholds": failed,
                 "baseline": None if baseline is None else asdict(baseline),

@@ -62,6 +62,14 @@ class Measured:
             return None
         return self.requests_per_s / self.reference_requests_per_s
 
+    def record(self) -> dict[str, Any]:
+        """The round as a report or history line holds it: its figures and its ratios."""
+        return {
+            **asdict(self),
+            "cpu_ratio": self.cpu_ratio,
+            "throughput_ratio": self.throughput_ratio,
+        }
+
     def compared(self) -> dict[str, float | None]:
         return {
             "cpu_ratio": self.cpu_ratio,
