@@ -1,10 +1,11 @@
 """Baselines, and whether a run regressed from one.
 
 A run on this noisy 2-core machine is compared in ratios to the reference measured in
-the same run (service CPU per request / reference's, service requests/s /
-reference's), and by its absolute p95. Each baseline carries its tolerances, set from
-the spread of the rounds that made it (three standard deviations of the relative
-spread, never under a floor), so an unchanged build passes and a real slowdown does not.
+the same run: service CPU per request / reference's, service requests/s / reference's,
+service p95 / reference's p95 in the same round. Each baseline carries its tolerances,
+set from the spread of the rounds that made it (three standard deviations of the
+relative spread, never under a floor), so an unchanged build passes and a real slowdown
+does not.
 
 DynamoDB calls per request, per endpoint, are what no noise moves: they are compared
 exactly, and any increase is a regression that names the endpoint.
@@ -30,9 +31,7 @@ __all__ = [
 BASELINES = Path(__file__).with_name("baselines")
 
 # The least a tolerance may be, whatever the rounds' spread: relative changes.
-_FLOORS = {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ms": 0.3}
-# p95 may also move by this much in absolute terms (a few ms is noise at any scale).
-_P95_SLACK_MS = 5.0
+_FLOORS = {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ratio": 0.3}
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,12 @@ class Measured:
             return None
         return self.requests_per_s / self.reference_requests_per_s
 
+    @property
+    def p95_ratio(self) -> float | None:
+        if not self.reference_p95_ms:
+            return None
+        return self.p95_ms / self.reference_p95_ms
+
     def record(self) -> dict[str, Any]:
         """The round as a report or history line holds it: its figures and its ratios."""
         return {
@@ -74,7 +79,7 @@ class Measured:
         return {
             "cpu_ratio": self.cpu_ratio,
             "throughput_ratio": self.throughput_ratio,
-            "p95_ms": self.p95_ms,
+            "p95_ratio": self.p95_ratio,
         }
 
 
@@ -180,12 +185,14 @@ def regressions(rounds: list[Measured], baseline: Baseline) -> list[str]:
                 f"requests/s is {throughput:.2f}x the reference's (baseline "
                 f"{base_throughput:.2f}x, allowed down to {limit:.2f}x)"
             )
-    p95, base_p95 = now["p95_ms"], baseline.values.get("p95_ms")
+    # baselines recorded before p95 was a ratio hold "p95_ms": nothing compared for them
+    p95, base_p95 = now["p95_ratio"], baseline.values.get("p95_ratio")
     if p95 is not None and base_p95 is not None:
-        limit = base_p95 * (1 + baseline.tolerances["p95_ms"]) + _P95_SLACK_MS
+        limit = base_p95 * (1 + baseline.tolerances["p95_ratio"])
         if p95 > limit:
             found.append(
-                f"p95 is {p95:.1f} ms (baseline {base_p95:.1f} ms, allowed up to {limit:.1f} ms)"
+                f"p95 is {p95:.2f}x the reference's (baseline {base_p95:.2f}x, "
+                f"allowed up to {limit:.2f}x)"
             )
     return found
 

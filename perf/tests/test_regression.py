@@ -41,24 +41,30 @@ def baseline(*rounds: Measured) -> Baseline:
 def test_a_baseline_of_steady_rounds_gets_the_floor_tolerances() -> None:
     made = baseline(ROUND, ROUND, ROUND)
 
-    assert made.values == {"cpu_ratio": 1.2, "throughput_ratio": 0.8, "p95_ms": 20.0}
-    assert made.tolerances == {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ms": 0.3}
+    assert made.values == {"cpu_ratio": 1.2, "throughput_ratio": 0.8, "p95_ratio": 1.3333}
+    assert made.tolerances == {"cpu_ratio": 0.15, "throughput_ratio": 0.2, "p95_ratio": 0.3}
 
 
 def test_a_noisy_baseline_tolerates_three_times_its_spread() -> None:
     noisy = [replace(ROUND, p95_ms=p95) for p95 in (10.0, 20.0, 30.0)]
 
-    assert baseline(*noisy).tolerances["p95_ms"] == pytest.approx(1.5)  # 3 x stdev / mean
+    assert baseline(*noisy).tolerances["p95_ratio"] == pytest.approx(1.5)  # 3 x stdev / mean
 
 
 def test_the_same_figures_pass() -> None:
     assert regressions([ROUND], baseline(ROUND)) == []
 
 
+def test_a_slower_reference_in_the_same_round_excuses_a_slower_p95() -> None:
+    busier = replace(ROUND, p95_ms=40.0, reference_p95_ms=30.0)  # both twice as slow
+    assert regressions([busier], baseline(ROUND)) == []
+
+
 def test_a_faster_machine_with_the_same_ratios_passes() -> None:
     faster = replace(
         ROUND, cpu_ms_per_request=1.5, reference_cpu_ms_per_request=1.25,
         requests_per_s=800.0, reference_requests_per_s=1000.0, p95_ms=10.0,
+        reference_p95_ms=7.5,
     )  # fmt: skip
     assert regressions([faster], baseline(ROUND)) == []
 
@@ -68,7 +74,7 @@ def test_a_faster_machine_with_the_same_ratios_passes() -> None:
     [
         ({"cpu_ms_per_request": 3.6}, "CPU per request is 1.44x"),  # 1.2x -> 1.44x (+20 %)
         ({"requests_per_s": 300.0}, "requests/s is 0.60x"),  # 0.8x -> 0.6x (-25 %)
-        ({"p95_ms": 32.0}, "p95 is 32.0 ms"),  # over 20 x 1.3 + 5 = 31 ms
+        ({"p95_ms": 27.0}, "p95 is 1.80x"),  # 1.33x -> 1.8x (+35 %, over the 30 % floor)
     ],
 )
 def test_each_compared_figure_alone_is_caught(change: dict[str, float], reported: str) -> None:
