@@ -36,6 +36,10 @@ class Environment:
     # Kept-alive connections, as clients of a load balancer hold them; locally each
     # request opens its own, as Elastic Beanstalk's nginx does towards gunicorn.
     keep_alive: bool = False
+    # At most this many events seeded per scenario, and whether scripts delete what they
+    # seeded when they end (teardown): a deployed environment keeps no load-test data.
+    max_seed_events: int | None = None
+    clean_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class Profile:
         """The profile within an environment's caps (production's): VUs, and the whole
         run of every scenario, ramps and the stress test's climb and recovery included."""
         vus, duration, stress = self.vus, self.duration, dict(self.stress)
+        seed_events = self.seed_events
+        if environment.max_seed_events is not None:
+            seed_events = min(seed_events, environment.max_seed_events)
         ramp_up, ramp_down = self.ramp_up, self.ramp_down
         if environment.max_vus is not None:
             vus = min(vus, environment.max_vus)
@@ -88,7 +95,13 @@ class Profile:
                 stress["climb"] = f"{max(1, int(climb * share))}s"
                 stress["recovery"] = f"{max(1, int(recovery * share))}s"
         return replace(
-            self, vus=vus, duration=duration, ramp_up=ramp_up, ramp_down=ramp_down, stress=stress
+            self,
+            vus=vus,
+            duration=duration,
+            ramp_up=ramp_up,
+            ramp_down=ramp_down,
+            stress=stress,
+            seed_events=seed_events,
         )
 
 

@@ -153,6 +153,7 @@ def _k6_env(
             else ""
         ),
         "KEEP_ALIVE": "true" if stack.keep_alive else "false",
+        "CLEAN_UP": "true" if stack.clean_up else "false",
         "START_RATE": str(stress.get("start_rate", 20)),
         "PEAK_RATE": str(stress.get("peak_rate", 200)),
         "CLIMB": str(stress.get("climb", "30s")),
@@ -435,6 +436,7 @@ def _stack(environment: Environment, options: argparse.Namespace) -> Iterator[Lo
         api_key=key,
         dynamodb_pid=None,
         keep_alive=environment.keep_alive,
+        clean_up=environment.clean_up,
     )
 
 

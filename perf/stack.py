@@ -66,6 +66,7 @@ class LoadStack:
     api_key: str
     dynamodb_pid: int | None  # for CPU sampling in the stress test
     keep_alive: bool = False  # the environment's clients keep connections alive
+    clean_up: bool = False  # scripts delete what they seeded (a deployed environment)
 
 
 def _answers(url: str) -> bool:

@@ -1,6 +1,6 @@
 // GET /v1/events/{id} over SEED_EVENTS events this run created, plus 10 % misses
 // (random ids nobody has, answered 404).
-import { config, eventBody, lookup, options as base, randomId, rampingVus, seed, summary, thresholds } from "./lib.js";
+import { cleanUp, config, eventBody, lookup, options as base, randomId, rampingVus, seed, summary, thresholds } from "./lib.js";
 
 export const options = {
   ...base,
@@ -18,6 +18,10 @@ export default function (data) {
   } else {
     lookup(data.refs[Math.floor(Math.random() * data.refs.length)]);
   }
+}
+
+export function teardown(data) {
+  cleanUp(data.refs);
 }
 
 export const handleSummary = summary;

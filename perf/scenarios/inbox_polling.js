@@ -1,6 +1,6 @@
 // GET /v1/inbox pages of 50, unfiltered and filtered by source, type and both, following
 // cursors to the end of the inbox (at most 5 pages per round), over SEED_EVENTS events.
-import { config, eventBody, inboxPage, options as base, rampingVus, seed, summary, thresholds } from "./lib.js";
+import { cleanUp, config, eventBody, inboxPage, options as base, rampingVus, seed, summary, thresholds } from "./lib.js";
 
 const SOURCES = ["billing", "shipping", "auth"];
 const TYPES = ["created", "updated"];
@@ -18,7 +18,11 @@ export const options = {
 };
 
 export function setup() {
-  seed(config.seed, (n) => eventBody(n, SOURCES[n % 3], TYPES[Math.floor(n / 3) % 2]));
+  return { refs: seed(config.seed, (n) => eventBody(n, SOURCES[n % 3], TYPES[Math.floor(n / 3) % 2])) };
+}
+
+export function teardown(data) {
+  cleanUp(data.refs);
 }
 
 export default function () {

@@ -19,6 +19,8 @@ export const config = {
   p95Ms: Number(__ENV.P95_MS || 0),
   minEventsPerS: Number(__ENV.MIN_EVENTS_PER_S || 0),
   keepAlive: __ENV.KEEP_ALIVE === "true",
+  // Delete what setup() seeded when the test ends (a deployed environment keeps no data)
+  cleanUp: __ENV.CLEAN_UP === "true",
   seed: Number(__ENV.SEED_EVENTS || 100),
 };
 
@@ -147,6 +149,23 @@ export function seed(count, bodyOf) {
     refs.push(...createBatch(bodies, false));
   }
   return refs;
+}
+
+// Events deleted by cleanUp(): the seeded ones, when the environment asks for it.
+export const eventsCleanedUp = new Counter("events_cleaned_up");
+
+// teardown(): delete the seeded events, where the environment keeps no load-test data.
+export function cleanUp(refs) {
+  if (!config.cleanUp) return;
+  for (const ref of refs) {
+    const path = reference ? `/ref/events/${ref}` : `/v1/events/${ref}`;
+    const response = http.del(`${config.baseUrl}${path}`, null, {
+      headers: jsonHeaders,
+      tags: { name: "cleanup" },
+      responseCallback: http.expectedStatuses(204, 404), // acked, deleted by the run: fine
+    });
+    if (response.status === 204) eventsCleanedUp.add(1);
+  }
 }
 
 export function summary(data) {

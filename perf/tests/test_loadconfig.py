@@ -140,3 +140,13 @@ def test_deployed_environments_keep_connections_alive_and_the_local_one_does_not
     assert CONFIG.environments["staging"].keep_alive
     assert CONFIG.environments["production"].keep_alive
     assert not CONFIG.environments["local"].keep_alive
+
+
+def test_deployed_environments_clean_up_and_production_seeds_little() -> None:
+    production = CONFIG.environments["production"]
+    assert production.max_seed_events is not None
+    for profile in CONFIG.profiles.values():
+        assert profile.capped(production).seed_events <= production.max_seed_events
+    assert production.clean_up
+    assert CONFIG.environments["staging"].clean_up
+    assert not CONFIG.environments["local"].clean_up

@@ -184,3 +184,19 @@ def test_two_segments_are_two_k6_processes_combined(stack: LoadStack, tmp_path: 
             stack, CONFIG.scenarios["competing_consumers"], SMOKE, rounds=1,
             reports=tmp_path / "reports", baselines=tmp_path / "baselines", segments=2,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["event_lookup", "inbox_polling"])
+def test_a_deployed_environment_keeps_none_of_the_seeded_events(
+    stack: LoadStack, tmp_path: Path, name: str
+) -> None:
+    scenario = CONFIG.scenarios[name]
+    seeded = replace(SMOKE, seed_events=7)
+    env = loadtest._k6_env(stack.service, stack=stack, scenario=scenario, profile=seeded,
+                           report=tmp_path)  # fmt: skip
+
+    summary = run_k6(scenario.script.name, {**env, "CLEAN_UP": "true"},
+                     summary=tmp_path / "summary.json", check=False).summary  # fmt: skip
+
+    assert summary["metrics"]["events_cleaned_up"]["values"]["count"] == 7
+    assert summary["metrics"]["checks"]["values"]["rate"] == 1.0
