@@ -9,17 +9,14 @@ an earlier release holds only the table key: the event's key in the queue was th
 
 from __future__ import annotations
 
-import re
-
 from django.core import signing
 
-from inbox.queue import Position
+from inbox.queue import KEY_PATTERN, Position
 from triggers.core.errors import ValidationFailedError
 
 __all__ = ["decode_cursor", "encode_cursor"]
 
 _SALT = "triggers.inbox.cursor.v1"
-_KEY = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[0-9a-f-]{36}")
 
 
 def _signer() -> signing.Signer:
@@ -53,8 +50,8 @@ def decode_cursor(cursor: str, *, tenant_id: str) -> Position:
     if not (
         isinstance(created_key, str)
         and isinstance(visible, str)
-        and _KEY.fullmatch(created_key)
-        and _KEY.fullmatch(visible)
+        and KEY_PATTERN.fullmatch(created_key)
+        and KEY_PATTERN.fullmatch(visible)
     ):
         raise _invalid()
     return Position(visible_key=visible, created_key=created_key)

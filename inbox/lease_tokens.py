@@ -6,7 +6,8 @@ which no transition changes while the lease holds), signed with SECRET_KEY (HMAC
 under a salt that names the tenant. So a token is unguessable (the secret), bound to one
 delivery (a new lease writes a new secret) and to the tenant it was given to: another
 tenant's token, or a made-up one, fails the signature and is "not found" without a
-DynamoDB call. Rotating SECRET_KEY keeps tokens valid through SECRET_KEY_FALLBACKS.
+DynamoDB call. Rotating SECRET_KEY invalidates outstanding tokens, as it does cursors:
+their holders' acks are 404s and the events come back when the leases run out.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from dataclasses import dataclass
 
 from django.core import signing
 
+from inbox.queue import KEY_PATTERN
 from triggers.core.errors import NotFoundError
 
 __all__ = ["LeaseToken", "decode_lease_token", "encode_lease_token", "new_lease_id"]
 
 _SALT = "triggers.inbox.lease.v1"
-_CREATED_KEY = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[0-9a-f-]{36}")
 _LEASE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 # What the API accepts as a token before checking it (the schema's pattern): Django's
 # signed object, URL-safe base64 of the lease, ".", a 43-character HMAC.
@@ -73,7 +74,7 @@ def decode_lease_token(token: str, *, tenant_id: str) -> LeaseToken:
         isinstance(created_key, str)
         and isinstance(lease_id, str)
         and isinstance(count, int)
-        and _CREATED_KEY.fullmatch(created_key)
+        and KEY_PATTERN.fullmatch(created_key)
         and _LEASE_ID.fullmatch(lease_id)
     ):
         raise _not_found()

@@ -16,6 +16,7 @@ the table, filtered to the queue: slower, still within the budget.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,10 +30,12 @@ from events.reads import ReadBudget, budgeted_pages
 from triggers.core.clock import format_timestamp
 
 __all__ = [
+    "KEY_PATTERN",
     "QUEUE_INDEX",
     "TABLE",
     "Position",
     "QueueRead",
+    "position_of",
     "read_queue",
     "visible_key",
     "visible_until",
@@ -75,7 +78,12 @@ class QueueRead:
     read_from: str = QUEUE_INDEX  # or TABLE, while queue-index cannot serve reads
 
 
-def _position(item: RawItem) -> Position:
+# A table or queue key as the service writes them: a time to the microsecond, then an id.
+KEY_PATTERN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[0-9a-f-]{36}")
+
+
+def position_of(item: RawItem) -> Position:
+    """Where a read resumes after this item (an event never moved is at its table key)."""
     created = item["created_key"]["S"]
     return Position(item.get("visible_key", {}).get("S", created), created)
 
@@ -119,7 +127,7 @@ def read_queue(
             stopped_at = page.last_evaluated_key
             if len(found) > want:
                 return QueueRead(found[:want], more=True, stopped_at=None)
-        position = None if stopped_at is None or not budget.spent else _position(stopped_at)
+        position = None if stopped_at is None or not budget.spent else position_of(stopped_at)
         return QueueRead(found, more=False, stopped_at=position)
 
     def by_index() -> QueueRead:

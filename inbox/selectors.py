@@ -20,7 +20,7 @@ from typing import Any
 from events.models import STATUS_DEAD_LETTERED, STATUS_PENDING, dead_letter_queue
 from inbox.cursor import decode_cursor, encode_cursor
 from inbox.leases import record_oldest_returned
-from inbox.queue import QUEUE_INDEX, Position, read_queue, visible_until
+from inbox.queue import QUEUE_INDEX, position_of, read_queue, visible_until
 from observability import metrics
 from observability.constants import READ_DEAD_LETTERS, READ_INBOX
 from observability.logging import get_logger
@@ -41,11 +41,6 @@ class QueuePage:
     next_cursor: str | None
     budget_exhausted: bool = False
     read_from: str = QUEUE_INDEX  # or "table", while queue-index cannot serve reads
-
-
-def _position(item: RawItem) -> Position:
-    created = item["created_key"]["S"]
-    return Position(item.get("visible_key", {}).get("S", created), created)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +83,7 @@ def _page(
     )
     items = [item for item in read.entries if item["status"]["S"] == listing.status]
     if read.more and read.entries:
-        next_cursor = encode_cursor(tenant_id=tenant_id, position=_position(read.entries[-1]))
+        next_cursor = encode_cursor(tenant_id=tenant_id, position=position_of(read.entries[-1]))
     elif read.stopped_at is not None:
         next_cursor = encode_cursor(tenant_id=tenant_id, position=read.stopped_at)
     else:
