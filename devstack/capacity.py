@@ -18,36 +18,22 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from django.conf import settings
 from pynamodb.signals import pre_dynamodb_send
 
+from observability.dynamodb import CAPACITY_OPERATIONS
 from triggers.core.aws import on_each_new_client
 
 __all__ = ["connect"]
 
 _lock = threading.Lock()
-# Operations that take ReturnConsumedCapacity (the data plane).
-_MEASURED: Final = frozenset(
-    {
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "GetItem",
-        "Query",
-        "Scan",
-        "BatchWriteItem",
-        "BatchGetItem",
-        "TransactWriteItems",
-        "TransactGetItems",
-    }
-)
 
 
 def _ask(params: dict[str, Any], model: Any, **_: Any) -> None:
-    if model.name in _MEASURED:
+    if model.name in CAPACITY_OPERATIONS:
         params["ReturnConsumedCapacity"] = "INDEXES"
 
 
@@ -66,7 +52,7 @@ def _summed(consumed: Any) -> dict[str, Any]:
 
 def _record(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
     consumed = parsed.get("ConsumedCapacity")
-    if model.name not in _MEASURED or not consumed:
+    if model.name not in CAPACITY_OPERATIONS or not consumed:
         return
     line = {
         "request_id": structlog.contextvars.get_contextvars().get("request_id"),

@@ -12,6 +12,8 @@ module carries a test hook.
 - DEVSTACK_INGEST_DELAY_MS=<ms>: every `POST /v1/events` waits this long before it is
   served (`devstack.slowdown`): the load-test runner's own test shows such a slowdown
   caught.
+- DEVSTACK_CPU_BURN_US=<µs>: every request spins this much CPU after it is served
+  (`devstack.slowdown`): the CPU gate's calibration injects a regression of known size.
 """
 
 from __future__ import annotations
@@ -28,3 +30,7 @@ DEVSTACK_INGEST_DELAY_MS = env_int("DEVSTACK_INGEST_DELAY_MS", 0, minimum=0, max
 if DEVSTACK_INGEST_DELAY_MS:
     # Innermost: the delay is spent inside the request, as slower service code would be.
     MIDDLEWARE = [*MIDDLEWARE, "devstack.slowdown.IngestDelayMiddleware"]
+DEVSTACK_CPU_BURN_US = env_int("DEVSTACK_CPU_BURN_US", 0, minimum=0, maximum=1_000_000)
+if DEVSTACK_CPU_BURN_US:
+    # Outermost: every request pays it, as it would pay slower code anywhere in the stack.
+    MIDDLEWARE = ["devstack.slowdown.CpuBurnMiddleware", *MIDDLEWARE]

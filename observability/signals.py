@@ -40,6 +40,8 @@ def _on_finished(request: HttpRequest, log_kwargs: dict[str, Any], **_: Any) -> 
     if stats is not None:
         log_kwargs["dynamodb_calls"] = stats.calls
         log_kwargs["dynamodb_ms"] = round(stats.total_ms, 3)
+        if stats.capacity_units is not None:
+            log_kwargs["dynamodb_capacity_units"] = round(stats.capacity_units, 3)
 
 
 def _on_service_unavailable(cause: str, error: str | None, **_: Any) -> None:

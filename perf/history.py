@@ -13,7 +13,10 @@ from typing import Any
 
 from perf.regression import Measured
 
-__all__ = ["HISTORY", "append", "entry", "read"]
+# The most runs a baseline is made from: the newest, so that it follows the machine.
+BASELINE_RUNS = 20
+
+__all__ = ["HISTORY", "append", "entry", "read", "unchanged_runs"]
 
 HISTORY = Path(__file__).with_name("history")
 
@@ -29,6 +32,7 @@ def entry(
     machine: dict[str, Any],
     rounds: list[Measured],
     dynamodb_calls: dict[str, float],
+    dynamodb_capacity: dict[str, float],
     ok: bool,
 ) -> dict[str, Any]:
     """One run of one scenario, as a history line (every round, with its ratios)."""
@@ -42,6 +46,7 @@ def entry(
         "machine": machine,
         "rounds": [m.record() for m in rounds],
         "dynamodb_calls": dynamodb_calls,
+        "dynamodb_capacity": dynamodb_capacity,
         "ok": ok,
     }
 
@@ -63,3 +68,18 @@ def read(directory: Path = HISTORY) -> dict[tuple[str, str, str], list[dict[str,
                 line = json.loads(text)
                 runs[(line["environment"], line["scenario"], line["profile"])].append(line)
     return {key: sorted(lines, key=lambda line: line["when"]) for key, lines in runs.items()}
+
+
+def unchanged_runs(
+    runs: list[dict[str, Any]], *, service_commit: str, machine: dict[str, Any]
+) -> list[list[Measured]]:
+    """The rounds of the newest runs (at most BASELINE_RUNS) that measured this service
+    code on this kind of machine: what a baseline and its noise are made from."""
+    same = [
+        run
+        for run in runs
+        if run["service_commit"] == service_commit
+        and run["machine"].get("cpu_model") == machine.get("cpu_model")
+        and run["machine"].get("cores") == machine.get("cores")
+    ]
+    return [[Measured.from_record(r) for r in run["rounds"]] for run in same[-BASELINE_RUNS:]]

@@ -1,6 +1,7 @@
 """`make loadtest-report`: one static HTML page of the load runs' history, a row of trend
 charts per scenario (p95, requests/s, CPU per request as a ratio to the reference,
-DynamoDB calls per request by endpoint) over the runs, each labelled with its commit.
+DynamoDB calls and capacity units per request by endpoint) over the runs, each labelled
+with its commit.
 
     .venv/bin/python -m perf.history_report [--history perf/history] [--out FILE]
 
@@ -25,7 +26,13 @@ from perf.history import HISTORY, read
 __all__ = ["render"]
 
 REPORT = Path(__file__).with_name("reports") / "history.html"
-_PANELS = ("p95 (ms)", "requests/s", "CPU per request / reference's", "DynamoDB calls per request")
+_PANELS = (
+    "p95 (ms)",
+    "requests/s",
+    "CPU per request / reference's",
+    "DynamoDB calls per request",
+    "capacity units per request",
+)
 
 
 def _median(rounds: list[dict[str, Any]], metric: str) -> float | None:
@@ -43,14 +50,21 @@ def _figure(title: str, runs: list[dict[str, Any]]) -> go.Figure:
             row=1,
             col=column,
         )
-    endpoints = sorted({endpoint for run in runs for endpoint in run["dynamodb_calls"]})
-    for endpoint in endpoints:
-        values = [run["dynamodb_calls"].get(endpoint) for run in runs]
-        figure.add_trace(
-            go.Scatter(x=labels, y=values, mode="lines+markers", name=endpoint),
-            row=1,
-            col=len(_PANELS),
-        )
+    for column, field in enumerate(("dynamodb_calls", "dynamodb_capacity"), start=4):
+        per_endpoint = [run.get(field, {}) for run in runs]  # older runs have no capacity
+        for endpoint in sorted({endpoint for costs in per_endpoint for endpoint in costs}):
+            figure.add_trace(
+                go.Scatter(
+                    x=labels,
+                    y=[costs.get(endpoint) for costs in per_endpoint],
+                    mode="lines+markers",
+                    name=endpoint,
+                    legendgroup=endpoint,
+                    showlegend=column == 4,
+                ),
+                row=1,
+                col=column,
+            )
     figure.update_layout(title=title, height=360, margin={"t": 80})
     figure.update_xaxes(showticklabels=False)
     return figure

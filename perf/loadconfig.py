@@ -54,6 +54,14 @@ class Profile:
     # Whether the scenarios' events/s targets (`min_events_per_s`) are thresholds: only
     # at the task list's scale, not on a laptop.
     throughput_thresholds: bool = False
+    # Rounds per scenario, service and reference in turn (--repeat overrides): what the
+    # CPU verdict is a mean of (perf/regression.py).
+    rounds: int = 1
+    # Iterations a second offered to each scenario (k6's arrival-rate executor, at most
+    # `vus` at once), or None for `vus` VUs each sending as fast as it is answered.
+    rate: float | None = None
+    # Before the rounds, each target serves this long unmeasured ("3s"; "" for none).
+    warm_up: str = ""
     stress: dict[str, Any] = field(default_factory=dict)
     # Per scenario, what differs from the above (`inbox_polling: {vus: 500}`).
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)

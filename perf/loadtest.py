@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from perf.regression import (
     Baseline,
     Measured,
     baseline_from,
-    call_regressions,
+    cost_regressions,
     load_baseline,
     regressions,
 )
@@ -57,6 +57,7 @@ class K6Run:
     exit_code: int
     cpu_ms_per_request: float | None
     dynamodb_calls: dict[str, float] = field(default_factory=dict)
+    dynamodb_capacity: dict[str, float] = field(default_factory=dict)
 
     def metric(self, name: str, stat: str, default: float = 0.0) -> float:
         values = self.summary["metrics"].get(name, {}).get("values", {})
@@ -111,20 +112,28 @@ def _stale_baseline(baseline: Baseline, current: str) -> str | None:
     )
 
 
-def _dynamodb_calls(log_path: Path | None, offset: int) -> dict[str, float]:
-    """Median DynamoDB calls per request, by endpoint, from the service's own log lines."""
+def _dynamodb_costs(
+    log_path: Path | None, offset: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median DynamoDB calls and consumed capacity units per request, by endpoint, from
+    the service's own `request_finished` lines."""
     if log_path is None:
-        return {}
-    calls: dict[str, list[int]] = defaultdict(list)
+        return {}, {}
+    calls: dict[str, list[float]] = defaultdict(list)
+    capacity: dict[str, list[float]] = defaultdict(list)
     with log_path.open("rb") as log:
         log.seek(offset)
         for raw in log:
             if b'"request_finished"' in raw:
                 line = json.loads(raw)
-                calls[f"{line.get('method')} {line.get('endpoint')}"].append(
-                    int(line.get("dynamodb_calls", 0))
-                )
-    return {endpoint: statistics.median(values) for endpoint, values in sorted(calls.items())}
+                endpoint = f"{line.get('method')} {line.get('endpoint')}"
+                calls[endpoint].append(int(line.get("dynamodb_calls", 0)))
+                if "dynamodb_capacity_units" in line:
+                    capacity[endpoint].append(float(line["dynamodb_capacity_units"]))
+    return (
+        {endpoint: statistics.median(values) for endpoint, values in sorted(calls.items())},
+        {endpoint: statistics.median(values) for endpoint, values in sorted(capacity.items())},
+    )
 
 
 def _k6_env(
@@ -145,6 +154,7 @@ def _k6_env(
         "RAMP_UP": profile.ramp_up,
         "RAMP_DOWN": profile.ramp_down,
         "SEED_EVENTS": str(profile.seed_events),
+        "RATE": "" if profile.rate is None else f"{profile.rate:g}",
         "THRESHOLDS": "on" if profile.latency_thresholds else "failures",
         "P95_MS": f"{scenario.p95_ms:g}",
         "MIN_EVENTS_PER_S": (
@@ -179,6 +189,9 @@ def run_target(
     pid = target.process.process.pid if target.process else None
     log_offset = target.log_path.stat().st_size if target.log_path else 0
     cpu_before = cpu_seconds(pid) if pid else 0.0
+    if segments > 1 and scenario.single_process:
+        print(f"  {scenario.name} judges one process's own accounting: one k6 process")
+        segments = 1
     if segments == 1:
         options = [] if json_out is None else ["--out", f"json={json_out}"]
         result = run_k6(
@@ -196,7 +209,7 @@ def run_target(
         run.cpu_ms_per_request = round((cpu_seconds(pid) - cpu_before) * 1000 / run.requests, 3)
     if returncode not in (0, THRESHOLDS_FAILED):
         raise SystemExit(f"k6 failed ({returncode}) on {scenario.name} ({target.name})")
-    run.dynamodb_calls = _dynamodb_calls(target.log_path, log_offset)
+    run.dynamodb_calls, run.dynamodb_capacity = _dynamodb_costs(target.log_path, log_offset)
     return run
 
 
@@ -205,8 +218,6 @@ def _run_segments(
 ) -> tuple[int, dict[str, Any]]:
     """`count` k6 processes, each a segment of the test, at once; their combined summary
     (written as summary-<target>.json), and the worst exit code."""
-    if scenario.single_process:
-        raise SystemExit(f"{scenario.name} judges one process's own accounting: no --segments.")
 
     def segment(number: int, options: list[str]) -> tuple[int, dict[str, Any], Path]:
         raw = report / f"samples-{target.name}-{number}.json"
@@ -268,6 +279,7 @@ class ScenarioResult:
     failed_thresholds: list[str]
     regressions: list[str]
     dynamodb_calls: dict[str, float]
+    dynamodb_capacity: dict[str, float]
     stress: dict[str, Any] | None = None
 
     @property
@@ -293,7 +305,10 @@ def run_scenario(
     measured: list[Measured] = []
     failed: list[str] = []
     calls: dict[str, float] = {}
+    capacity: dict[str, float] = {}
     stress = None
+    if profile.warm_up and reference is not None:
+        _warm_up(stack, scenario, profile, report / "warm-up")
     for number in range(rounds):
         # Reference and service alternate which goes first, round by round.
         order = [t for t in (reference, stack.service) if t is not None]
@@ -316,7 +331,7 @@ def run_scenario(
         failed += service.failed_thresholds
         if "reference" in runs:  # a reference that failed makes every ratio meaningless
             failed += [f"reference: {problem}" for problem in runs["reference"].failed_thresholds]
-        calls = service.dynamodb_calls
+        calls, capacity = service.dynamodb_calls, service.dynamodb_capacity
         measured.append(_measured(service, runs.get("reference")))
     baseline = load_baseline(scenario.name, profile.name, baselines)
     found: list[str] = []
@@ -332,8 +347,8 @@ def run_scenario(
             print(f"  WARNING: {stale}", flush=True)
     if baseline is not None:
         found += [] if reference is None else regressions(measured, baseline)
-        found += call_regressions(calls, baseline)
-    result = ScenarioResult(scenario.name, report, measured, failed, found, calls, stress)
+        found += cost_regressions(calls, capacity, baseline)
+    result = ScenarioResult(scenario.name, report, measured, failed, found, calls, capacity, stress)
     (report / "result.json").write_text(
         json.dumps(
             {
@@ -345,6 +360,7 @@ def run_scenario(
                 "when": stamp,
                 "rounds": [m.record() for m in measured],
                 "dynamodb_calls_per_request": calls,
+                "dynamodb_capacity_per_request": capacity,
                 "failed_thresholds": failed,
                 "baseline": None if baseline is None else asdict(baseline),
                 "regressions": found,
@@ -356,6 +372,17 @@ def run_scenario(
         + "\n"
     )
     return result
+
+
+def _warm_up(stack: LoadStack, scenario: Scenario, profile: Profile, report: Path) -> None:
+    """A short run against each target, measured by nobody: the first requests a fresh
+    server answers (imports, connection pools, caches, DynamoDB Local's JIT) cost more
+    than the rest, and would make the first round an outlier."""
+    report.mkdir()
+    short = replace(profile, duration=profile.warm_up, ramp_up="1s", ramp_down="1s")
+    for target in (stack.reference, stack.service):
+        if target is not None:
+            run_target(target, stack=stack, scenario=scenario, profile=short, report=report)
 
 
 def _stress(
@@ -453,8 +480,21 @@ def _selected(
         profile = Profile(**{**asdict(profile), "vus": vus, "duration": duration,
                              "name": f"{profile.name}-{vus}vus-{duration}",
                              "scenarios": {}})  # fmt: skip
-    names = list(config.scenarios) if options.scenario == "all" else [options.scenario]
-    return environment, profile, [config.scenarios[name] for name in names]
+    return environment, profile, [config.scenarios[name] for name in options.scenario]
+
+
+def _scenarios(config: Config, names: str) -> list[str]:
+    """`--scenario`: "all", or names separated by commas, each a scenario's."""
+    if names == "all":
+        return list(config.scenarios)
+    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in config.scenarios]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {', '.join(unknown) or '(none)'}; "
+            f"choose all or from {', '.join(config.scenarios)}"
+        )
+    return chosen
 
 
 def _print(result: ScenarioResult) -> None:
@@ -472,13 +512,97 @@ def _print(result: ScenarioResult) -> None:
     print(f"  report: {result.report}", flush=True)
 
 
+_SUMMARY_HEADER = (
+    "| scenario | verdict | p95 ms | req/s | events/s | failed | CPU vs reference | "
+    "DynamoDB calls / capacity units per request |\n|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def summary_row(result: ScenarioResult) -> str:
+    """One scenario as a row of the job summary's table (medians of its rounds)."""
+    rounds = result.rounds
+    cpu = [c for r in rounds if (c := r.cpu_ratio) is not None]
+    costs = "<br>".join(
+        f"{endpoint}: {calls:g} / {result.dynamodb_capacity.get(endpoint, '-')}"
+        for endpoint, calls in result.dynamodb_calls.items()
+    )
+    problems = "<br>".join(result.failed_thresholds + result.regressions)
+    verdict = "pass" if result.ok else f"**FAIL**<br>{problems}"
+    return (
+        f"| {result.scenario} | {verdict} "
+        f"| {statistics.median(r.p95_ms for r in rounds):g} "
+        f"| {statistics.median(r.requests_per_s for r in rounds):g} "
+        f"| {statistics.median(r.events_per_s for r in rounds):g} "
+        f"| {max(r.failed_rate for r in rounds):.4%} "
+        f"| {f'{statistics.median(cpu):.3f}x' if cpu else '-'} | {costs or '-'} |\n"
+    )
+
+
+def _summarise(result: ScenarioResult, path: str | None) -> None:
+    """The scenario's row in the CI job's summary (GITHUB_STEP_SUMMARY), under the
+    table's header the first time."""
+    if not path:
+        return
+    summary = Path(path)
+    existing = summary.read_text() if summary.exists() else ""
+    with summary.open("a") as out:
+        if _SUMMARY_HEADER not in existing:
+            out.write("\n### Load test\n\n" + _SUMMARY_HEADER)
+        out.write(summary_row(result))
+
+
+def _record(
+    result: ScenarioResult, environment: Environment, profile: Profile, options: argparse.Namespace
+) -> None:
+    """The run into the history; with --update-baseline (local), a baseline from the
+    history's runs of this service code on this kind of machine, this run among them."""
+    current, box = service_commit(), machine()
+    history.append(
+        history.entry(
+            environment=environment.name,
+            scenario=result.scenario,
+            profile=profile.name,
+            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            commit=_commit(),
+            service_commit=current,
+            machine=box,
+            rounds=result.rounds,
+            dynamodb_calls=result.dynamodb_calls,
+            dynamodb_capacity=result.dynamodb_capacity,
+            ok=result.ok,
+        ),
+        options.history_dir,
+    )
+    if not options.update_baseline or environment.kind != "local":
+        return
+    runs = history.read(options.history_dir)[(environment.name, result.scenario, profile.name)]
+    made = baseline_from(
+        history.unchanged_runs(runs, service_commit=current, machine=box),
+        scenario=result.scenario,
+        profile=profile.name,
+        commit=_commit(),
+        date=datetime.now(UTC).date().isoformat(),
+        machine=box,
+        dynamodb_calls=result.dynamodb_calls,
+        dynamodb_capacity=result.dynamodb_capacity,
+        service_commit=current,
+    )
+    path = made.write(options.baseline_dir)
+    print(f"  baseline: {path} (from {made.runs} runs)")
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     config = load()
     parser = argparse.ArgumentParser(prog="python -m perf.loadtest", description=__doc__)
-    parser.add_argument("--scenario", default="all", choices=["all", *config.scenarios])
+    parser.add_argument(
+        "--scenario", default="all", type=lambda names: _scenarios(config, names),
+        help=f"all, or one or more (comma-separated) of: {', '.join(config.scenarios)}",
+    )  # fmt: skip
     parser.add_argument("--env", default="local", choices=list(config.environments))
     parser.add_argument("--profile", default="local", choices=list(config.profiles))
-    parser.add_argument("--repeat", type=int, default=1, help="Rounds per scenario.")
+    parser.add_argument(
+        "--repeat", type=int, help="Rounds per scenario (default: the profile's `rounds`)."
+    )
     parser.add_argument(
         "--update-baseline", action="store_true", help="Store the result as the baseline."
     )
@@ -519,42 +643,17 @@ def main(argv: list[str] | None = None) -> int:
                 stack,
                 scenario,
                 profile.for_scenario(scenario.name).capped(environment),
-                rounds=options.repeat,
+                rounds=options.repeat or profile.rounds,
                 reports=options.report_dir,
                 baselines=options.baseline_dir,
                 service_revision=options.revision,
                 segments=options.segments,
             )
             _print(result)
+            _summarise(result, os.environ.get("GITHUB_STEP_SUMMARY"))
             results.append(result)
             if not options.revision:  # a before/after run is not this code's history
-                history.append(
-                    history.entry(
-                        environment=environment.name,
-                        scenario=scenario.name,
-                        profile=profile.name,
-                        when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        commit=_commit(),
-                        service_commit=service_commit(),
-                        machine=machine(),
-                        rounds=result.rounds,
-                        dynamodb_calls=result.dynamodb_calls,
-                        ok=result.ok,
-                    ),
-                    options.history_dir,
-                )
-            if options.update_baseline and environment.kind == "local" and not options.revision:
-                path = baseline_from(
-                    result.rounds,
-                    scenario=scenario.name,
-                    profile=profile.name,
-                    commit=_commit(),
-                    date=datetime.now(UTC).date().isoformat(),
-                    machine=machine(),
-                    dynamodb_calls=result.dynamodb_calls,
-                    service_commit=service_commit(),
-                ).write(options.baseline_dir)
-                print(f"  baseline: {path}")
+                _record(result, environment, profile, options)
     return 0 if all(result.ok for result in results) else 1
 
 

@@ -78,6 +78,10 @@ if DYNAMODB_CONNECT_TIMEOUT_SECONDS + 0.1 >= DYNAMODB_DEADLINE_SECONDS:
         "DYNAMODB_DEADLINE_SECONDS must exceed DYNAMODB_CONNECT_TIMEOUT_SECONDS by more than "
         "0.1 s, or no DynamoDB call could ever start."
     )
+# Every data-plane call asks DynamoDB what it consumed (ReturnConsumedCapacity=TOTAL,
+# free of charge): `request_finished` logs the request's sum as dynamodb_capacity_units,
+# and the load gate compares it per endpoint.
+DYNAMODB_REPORT_CAPACITY = env_bool("DYNAMODB_REPORT_CAPACITY", default=True)
 # The most one read (an inbox page, a lookup) may ask of DynamoDB: items evaluated, calls.
 DYNAMODB_READ_BUDGET_ITEMS = env_int("DYNAMODB_READ_BUDGET_ITEMS", 1000, minimum=1)
 DYNAMODB_READ_BUDGET_CALLS = env_int("DYNAMODB_READ_BUDGET_CALLS", 5, minimum=1)

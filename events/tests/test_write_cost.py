@@ -143,3 +143,25 @@ def test_reads_ask_for_their_capacity_too(measured: tuple[Server, Path]) -> None
     # the id gives the key: one strongly consistent read of a small item
     assert [call["operation"] for call in calls] == ["GetItem"]
     assert calls[0]["capacity"]["table"] == 1.0
+
+
+def test_each_request_logs_the_capacity_it_consumed(measured: tuple[Server, Path]) -> None:
+    # GIVEN a put, a lookup and a page of the inbox, every call's capacity on record
+    server, record = measured
+    api: ApiClient = warm_client(server)
+    put = api.post("/v1/events", json=EVENT)
+    lookup = api.get(f"/v1/events/{put.json()['event_id']}")
+    page = api.get("/v1/inbox", params={"limit": 5})
+
+    # THEN each request's own log line reports the sum of what its calls consumed
+    for response in (put, lookup, page):
+        request_id = response.headers["X-Request-ID"]
+        calls = [json.loads(line) for line in record.read_text().splitlines()]
+        consumed = sum(
+            call["capacity"]["table"] + sum(call["capacity"]["indexes"].values())
+            for call in calls
+            if call["request_id"] == request_id
+        )
+        logged = server.line(response, "request_finished")["dynamodb_capacity_units"]
+        assert logged == pytest.approx(consumed), response.request.path_url
+    assert server.line(put, "request_finished")["dynamodb_capacity_units"] == 3.0

@@ -1,9 +1,9 @@
 // POST /v1/events/batch with 25 events each: the throughput path (events/s).
-import { createBatch, eventBody, options as base, rampingVus, summary, thresholds } from "./lib.js";
+import { createBatch, eventBody, options as base, loadShape, summary, thresholds } from "./lib.js";
 
 export const options = {
   ...base,
-  scenarios: { batch: rampingVus() },
+  scenarios: { batch: loadShape() },
   thresholds: thresholds(),
 };
 

@@ -1,9 +1,9 @@
 // POST /v1/events: ramp from up to 10 VUs to VUS, hold for DURATION, ramp down.
-import { createEvent, eventBody, options as base, rampingVus, summary, thresholds } from "./lib.js";
+import { createEvent, eventBody, options as base, loadShape, summary, thresholds } from "./lib.js";
 
 export const options = {
   ...base,
-  scenarios: { ingest: rampingVus() },
+  scenarios: { ingest: loadShape() },
   thresholds: thresholds(),
 };
 

@@ -1,10 +1,10 @@
 // GET /v1/events/{id} over SEED_EVENTS events this run created, plus 10 % misses
 // (random ids nobody has, answered 404).
-import { cleanUp, config, eventBody, lookup, options as base, randomId, rampingVus, seed, summary, thresholds } from "./lib.js";
+import { cleanUp, config, eventBody, lookup, options as base, randomId, loadShape, seed, summary, thresholds } from "./lib.js";
 
 export const options = {
   ...base,
-  scenarios: { lookup: rampingVus() },
+  scenarios: { lookup: loadShape() },
   thresholds: thresholds(),
 };
 

@@ -1,6 +1,6 @@
 // GET /v1/inbox pages of 50, unfiltered and filtered by source, type and both, following
 // cursors to the end of the inbox (at most 5 pages per round), over SEED_EVENTS events.
-import { cleanUp, config, eventBody, inboxPage, options as base, rampingVus, seed, summary, thresholds } from "./lib.js";
+import { cleanUp, config, eventBody, inboxPage, options as base, loadShape, seed, summary, thresholds } from "./lib.js";
 
 const SOURCES = ["billing", "shipping", "auth"];
 const TYPES = ["created", "updated"];
@@ -13,7 +13,7 @@ const FILTERS = [
 
 export const options = {
   ...base,
-  scenarios: { inbox: rampingVus() },
+  scenarios: { inbox: loadShape() },
   thresholds: thresholds(),
 };
 

@@ -1,10 +1,10 @@
 // 70 % create, 20 % inbox page, 5 % ack, 5 % delete; acks and deletes act on events this
 // VU created earlier in the run.
-import { acknowledge, createEvent, eventBody, inboxPage, options as base, rampingVus, remove, summary, thresholds } from "./lib.js";
+import { acknowledge, createEvent, eventBody, inboxPage, options as base, loadShape, remove, summary, thresholds } from "./lib.js";
 
 export const options = {
   ...base,
-  scenarios: { mixed: rampingVus() },
+  scenarios: { mixed: loadShape() },
   thresholds: thresholds(),
 };
 

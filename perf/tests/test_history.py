@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from perf import history
 from perf.history_report import render
@@ -18,12 +19,13 @@ def measured(p95: float, cpu: float) -> Measured:
     )  # fmt: skip
 
 
-def run(when: str, commit: str, p95: float, calls: float) -> dict[str, object]:
+def run(when: str, commit: str, p95: float, calls: float, cpu_model: str = "x") -> dict[str, Any]:
     return history.entry(
         environment="local", scenario="event_ingestion", profile="local", when=when,
-        commit=commit, service_commit=commit, machine={"cores": 2},
+        commit=commit, service_commit=commit, machine={"cores": 2, "cpu_model": cpu_model},
         rounds=[measured(p95, 3.0), measured(p95 + 2, 3.2)],
-        dynamodb_calls={"POST /v1/events": calls}, ok=True,
+        dynamodb_calls={"POST /v1/events": calls},
+        dynamodb_capacity={"POST /v1/events": calls * 3}, ok=True,
     )  # fmt: skip
 
 
@@ -54,8 +56,9 @@ def test_the_page_draws_the_history_it_was_given_and_needs_no_network(tmp_path: 
     assert "bbb2222" in page
     # the medians of each run's rounds are the points drawn: p95 26 then 32.5
     assert re.search(r'"y":\[26\.0,32\.5\]', page), "the p95 trend is not in the page"
-    # (plotly escapes "/" in the page's JSON)
+    # calls then capacity units per request, by endpoint (plotly escapes "/" in its JSON)
     assert re.search(r'"name":"POST \\u002fv1\\u002fevents".*?"y":\[1\.0,2\.0\]', page)
+    assert re.search(r'"name":"POST \\u002fv1\\u002fevents".*?"y":\[3\.0,6\.0\]', page)
     # plotly's own JavaScript is in the page: nothing is fetched when it is viewed
     assert "plotly.js" in page.lower()
     assert not re.search(r"<script[^>]+src=", page)
@@ -63,3 +66,22 @@ def test_the_page_draws_the_history_it_was_given_and_needs_no_network(tmp_path: 
 
 def test_an_empty_history_says_how_to_make_one() -> None:
     assert "run `make loadtest`" in render({})
+
+
+def test_a_baseline_is_made_of_the_newest_runs_of_this_code_on_this_kind_of_machine() -> None:
+    runs = [
+        run("2026-12-01T10:00:00Z", "old1111", 25.0, 1.0),
+        *[run(f"2026-12-02T1{i}:00:00Z", "new2222", 20.0 + i, 1.0) for i in range(3)],
+        run("2026-12-02T15:00:00Z", "new2222", 99.0, 1.0, cpu_model="another"),
+    ]
+
+    chosen = history.unchanged_runs(
+        runs, service_commit="new2222", machine={"cores": 2, "cpu_model": "x"}
+    )
+
+    assert [r[0].p95_ms for r in chosen] == [20.0, 21.0, 22.0]
+    many = [run(f"2026-12-02T10:{i:02}:00Z", "new2222", float(i), 1.0) for i in range(30)]
+    newest = history.unchanged_runs(
+        many, service_commit="new2222", machine={"cores": 2, "cpu_model": "x"}
+    )
+    assert [r[0].p95_ms for r in newest] == [float(i) for i in range(10, 30)]

@@ -9,7 +9,7 @@ import pytest
 
 from devstack.localstack import ROOT
 from perf import loadtest
-from perf.loadconfig import load, seconds
+from perf.loadconfig import Profile, load, seconds
 from perf.loadtest import _selected, parse
 from perf.stack import LoadStack, Target
 
@@ -91,13 +91,40 @@ def test_a_remote_environment_needs_its_url_and_key(monkeypatch: pytest.MonkeyPa
 def test_overridden_vus_or_duration_are_a_profile_of_their_own() -> None:
     config = load()
     plain = _selected(config, parse(["--scenario", "event_ingestion", "--profile", "local"]))[1]
-    more = _selected(config, parse(["--scenario", "event_ingestion", "--vus", "8"]))[1]
+    more = _selected(config, parse(["--scenario", "event_ingestion", "--vus", "16"]))[1]
     longer = _selected(config, parse(["--scenario", "event_ingestion", "--duration", "60s"]))[1]
 
     assert plain.name == "local"
     # never the profile's baseline: neither compared with it nor written over it
-    assert (more.name, more.vus) == ("local-8vus-20s", 8)
-    assert (longer.name, longer.duration) == ("local-4vus-60s", "60s")
+    assert (more.name, more.vus) == ("local-16vus-10s", 16)
+    assert (longer.name, longer.duration) == ("local-8vus-60s", "60s")
+    # and the figures given hold for every scenario, the profile's own rates included
+    assert more.for_scenario("event_ingestion").rate is None
+
+
+def test_scenarios_are_all_or_a_list_of_known_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse(["--scenario", "all"]).scenario == list(CONFIG.scenarios)
+    chosen = parse(["--scenario", "event_ingestion, inbox_polling"]).scenario
+    assert chosen == ["event_ingestion", "inbox_polling"]
+    with pytest.raises(SystemExit):
+        parse(["--scenario", "event_ingestion,nonsense"])
+    assert "unknown scenario nonsense" in capsys.readouterr().err
+
+
+def test_the_local_profile_offers_a_fixed_rate_that_reaches_the_scripts(tmp_path: Path) -> None:
+    stack = LoadStack(Target("service", "http://127.0.0.1:1", None), None, "trg_x", None)
+    local = CONFIG.profiles["local"]
+
+    def env(name: str, profile: Profile) -> dict[str, str]:
+        return loadtest._k6_env(
+            stack.service, stack=stack, scenario=CONFIG.scenarios[name],
+            profile=profile.for_scenario(name), report=tmp_path,
+        )  # fmt: skip
+
+    assert env("event_ingestion", local)["RATE"] == "100"
+    assert env("batch_ingestion", local)["RATE"] == "20"
+    assert env("event_ingestion", CONFIG.profiles["full"])["RATE"] == ""  # VUs, as fast as served
+    assert local.rounds > 1  # the CPU verdict is a mean over rounds
 
 
 def test_the_full_profile_is_the_task_lists_load_scenario_by_scenario() -> None:
