@@ -9,7 +9,7 @@ JAR_STAMP := node_modules/.installed
 NGINX := $(VENV)/nginx/usr/sbin/nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest loadtest-report soak bundle fuzz
+.PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest loadtest-baseline calibrate-gate loadtest-report soak bundle fuzz
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -111,7 +111,17 @@ ENV ?= local
 PROFILE ?= local
 SEGMENTS ?= 1
 loadtest: install ## Load test: make loadtest SCENARIO=all|event_ingestion|... ENV=local PROFILE=smoke|local|full [SEGMENTS=2] (perf/README.md)
-	$(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) --segments $(SEGMENTS) $(ARGS)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env $(ENV) --profile $(PROFILE) --segments $(SEGMENTS) $(ARGS)
+
+RUNS ?= 5
+loadtest-baseline: install ## Record baselines: RUNS runs (default 5) into the history, baselines made from them (SCENARIO=...)
+	for run in $$(seq $(RUNS)); do \
+		K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.loadtest --scenario $(SCENARIO) --env local --profile $(PROFILE) --update-baseline $(ARGS) \
+			|| echo "run $$run of $(RUNS) failed a check (above); it is in the history all the same"; \
+	done
+
+calibrate-gate: install ## The CPU gate's false-alarm and detection rates on this machine (~80 min; perf/benchmarks.md)
+	K6_NO_USAGE_REPORT=true $(BIN)/python -m perf.calibrate_gate $(ARGS)
 
 loadtest-report: install ## One HTML page of the load runs' history: trends per scenario (perf/reports/history.html)
 	$(BIN)/python -m perf.history_report

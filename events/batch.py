@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Final
 
+import orjson
 from pynamodb.exceptions import TransactWriteError
 
 from events.fields import RawItem
@@ -43,7 +44,7 @@ __all__ = ["MAX_BATCH_ITEMS", "TRANSACTION_MAX_BYTES", "put_events"]
 
 MAX_BATCH_ITEMS: Final = 25
 # DynamoDB's limit on a transaction's total size is 4 MB; items are measured a little
-# generously (names and values as UTF-8, plus room for the request's own framing).
+# generously (as the JSON of the request that carries them, plus room for its framing).
 TRANSACTION_MAX_BYTES: Final = 4_000_000 - 64_000
 _ITEM_OVERHEAD_BYTES: Final = 512
 _ATTEMPTS: Final = 5
@@ -54,10 +55,10 @@ Numbered = tuple[int, RawItem]
 
 
 def _size(item: RawItem) -> int:
-    size = _ITEM_OVERHEAD_BYTES
-    for name, value in item.items():
-        size += len(name.encode()) + sum(len(str(v).encode()) for v in value.values())
-    return size
+    # The item's own JSON is at least its DynamoDB size (names and values as UTF-8, plus
+    # quotes, type tags and punctuation), and one C call instead of a walk of its
+    # attributes: a batch's 25 were a sixth of its CPU outside botocore.
+    return _ITEM_OVERHEAD_BYTES + len(orjson.dumps(item))
 
 
 def _transactions(items: list[Numbered]) -> Iterator[list[Numbered]]:

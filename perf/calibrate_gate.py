@@ -5,17 +5,18 @@ fails it (false alarms) and how often a real CPU regression passes it.
 
 Runs one scenario again and again on one local stack (DynamoDB Local and moto started
 once; a fresh service and reference for every run), each run the profile's interleaved
-rounds (or `--rounds`) as `make loadtest` runs them. A third of the runs are of a slowed build:
-devstack's CpuBurnMiddleware spins, in every request, `--slowdown` (10 %) of the CPU
-per request the first unchanged run measured, installed through the service's
-environment (DEVSTACK_CPU_BURN_US), never through a branch in the service's code.
-Slowed and unchanged runs take turns, so a drift of the machine weighs on both.
+rounds (or `--rounds`) as `make loadtest` runs them. A third of the runs are of a
+slowed build: devstack's CpuBurnMiddleware spins, in every request, `--slowdown` (10 %)
+of the CPU per request the first unchanged run measured, installed through the
+service's environment (DEVSTACK_CPU_BURN_US), never through a branch in the service's
+code. Slowed and unchanged runs take turns, so a drift of the machine weighs on both.
 
-Each unchanged run is then judged against a baseline made from the other unchanged
-runs (the `--history` nearest, as `make loadtest-baseline` would have recorded them);
-each slowed run against a baseline of unchanged runs. The rates, and every round's
-ratio, go to perf/calibration/<date>-<scenario>.json; the table goes to stdout for
-perf/benchmarks.md.
+The unchanged runs are ordinary runs of this build: they are appended to the history
+(perf/history), where `make loadtest-baseline` finds them. Each unchanged run is then
+judged against a baseline made from the other unchanged runs (the `--history` nearest
+in time, as a baseline recorded from that many runs would be); each slowed run against
+the `--history` unchanged runs nearest to it. The rates, and every round's ratio, go to
+perf/calibration/<date>-<scenario>.json; the table goes to stdout for perf/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack.stack import local_stack
+from perf import history
 from perf.harness import machine
 from perf.loadconfig import load
 from perf.loadtest import _commit, run_scenario, service_commit
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--slowdown", type=float, default=0.10, help="CPU added, as a share.")
     parser.add_argument("--history", type=int, default=10, help="Runs a baseline is made of.")
     parser.add_argument("--out", type=Path, default=CALIBRATION)
+    parser.add_argument("--history-dir", type=Path, default=history.HISTORY)
     options = parser.parse_args()
     config = load()
     scenario = config.scenarios[options.scenario]
@@ -142,6 +145,22 @@ def main() -> None:
                     slowed_after.append(len(unchanged))
                 else:
                     unchanged.append(ratios)
+                    history.append(
+                        history.entry(
+                            environment="local",
+                            scenario=scenario.name,
+                            profile=profile.name,
+                            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            commit=_commit(),
+                            service_commit=service_commit(),
+                            machine=machine(),
+                            rounds=result.rounds,
+                            dynamodb_calls=result.dynamodb_calls,
+                            dynamodb_capacity=result.dynamodb_capacity,
+                            ok=result.ok,
+                        ),
+                        options.history_dir,
+                    )
                 if number == 0:
                     burn_us = round(statistics.median(cpu) * 1000 * options.slowdown)
                 print(

@@ -28,6 +28,17 @@ accesslog = None
 logconfig_dict = build_logging_config(LogSettings.from_env())
 
 
+def post_worker_init(worker: object) -> None:
+    """Build the worker's DynamoDB clients before it takes a request. A client is built
+    on first use, from a botocore session of the thread that uses it (botocore's model
+    and endpoint rules loaded each time): a fresh worker met by a burst did that in
+    every thread at once, and its first batches ran out of their deadline (503) before
+    reaching DynamoDB. Built here, once, every thread shares them."""
+    from triggers.core.aws import warm_dynamodb_clients  # noqa: PLC0415 - Django is loaded
+
+    warm_dynamodb_clients()
+
+
 def worker_exit(server: object, worker: object) -> None:
     """Publish the metrics a worker buffered before it goes away."""
     from observability.metrics import shutdown_publisher  # noqa: PLC0415 - Django is loaded

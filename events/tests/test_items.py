@@ -8,6 +8,7 @@ from django.conf import settings
 from hypothesis import given
 from hypothesis import strategies as st
 
+from events.batch import _size
 from events.fields import EventDraft
 from events.items import created_key_of, pending_event, pending_item
 from events.models import PRIORITIES, STATUS_PENDING, Event, EventMetadata
@@ -84,3 +85,21 @@ def test_the_model_form_reads_back_the_same_event() -> None:
         "created_key": {"S": event.created_key},
         "visible_key": {"S": event.created_key},
     }
+
+
+def _dynamodb_size(value: object) -> int:
+    """An attribute value's size as DynamoDB counts it (UTF-8 bytes of names and text)."""
+    if isinstance(value, dict):
+        return sum(len(str(name).encode()) + _dynamodb_size(inner) for name, inner in value.items())
+    return len(str(value).encode())
+
+
+@given(tenant=TEXT, source=TEXT, note=st.text(max_size=200), metadata=METADATA)
+def test_a_batch_never_measures_an_item_smaller_than_dynamodb_does(
+    tenant: str, source: str, note: str, metadata: dict[str, str]
+) -> None:
+    draft = EventDraft(source=source, event_type="e", payload=f'{{"note": "{note}"}}',
+                       metadata=metadata)  # fmt: skip
+    item = pending_item(tenant_id=tenant, draft=draft).item
+
+    assert _size(item) >= _dynamodb_size(item)

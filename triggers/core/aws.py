@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 from django.conf import settings
 from pynamodb.connection import Connection
+from pynamodb.models import Model
 
 
 class DynamoDBMeta:
@@ -60,6 +61,23 @@ def dynamodb_connection() -> Connection:
         max_retry_attempts=DynamoDBMeta.max_retry_attempts,
         max_pool_connections=DynamoDBMeta.max_pool_connections,
     )
+
+
+def warm_dynamodb_clients() -> None:
+    """Build the botocore client of every PynamoDB model's connection, and the shared
+    one, now rather than on first use (gunicorn's post_worker_init: one thread builds
+    what every thread then shares)."""
+    for model in _subclasses(Model):
+        if getattr(getattr(model, "Meta", None), "table_name", None):
+            _ = model._get_connection().connection.client
+    _ = dynamodb_connection().client
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def on_each_new_client(setup: Callable[[Any], None]) -> Callable[..., None]:
