@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from perf.loadtest import _stale_baseline
+from perf.loadtest import ScenarioResult, _stale_baseline, _summarise
 from perf.regression import (
     Baseline,
     Measured,
@@ -229,3 +229,26 @@ def test_a_baseline_of_other_service_code_is_called_stale() -> None:
         assert "abc1234" in reason
         assert current in reason
     assert "an unrecorded commit" in str(_stale_baseline(baseline(ROUND), "abc1234"))
+
+
+def test_a_run_writes_its_row_to_the_ci_job_summary_under_one_header(tmp_path: Path) -> None:
+    summary = tmp_path / "step_summary.md"
+
+    def result(name: str, problems: list[str]) -> ScenarioResult:
+        return ScenarioResult(
+            scenario=name, report=tmp_path, rounds=[ROUND, with_cpu(1.3)],
+            failed_thresholds=[], regressions=problems,
+            dynamodb_calls={"POST /v1/events": 1.0}, dynamodb_capacity={"POST /v1/events": 3.0},
+        )  # fmt: skip
+
+    _summarise(result("event_ingestion", []), str(summary))
+    _summarise(result("batch_ingestion", ["CPU per request is 1.320x"]), str(summary))
+    _summarise(result("nowhere", []), None)  # outside CI: nothing written
+
+    text = summary.read_text()
+    assert text.count("| scenario | verdict |") == 1
+    assert (
+        "| event_ingestion | pass | 20 | 400 | 400 | 0.0000% | 1.250x | POST /v1/events: 1 / 3.0 |"
+        in text
+    )
+    assert "| batch_ingestion | **FAIL**<br>CPU per request is 1.320x |" in text
