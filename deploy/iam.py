@@ -1,5 +1,8 @@
-"""The deployment's IAM policies (deploy/iam/*.json) and the check that they allow exactly
-what the service does.
+"""The deployment's IAM policies and the check that they allow exactly what the service does.
+
+The policies are the CloudFormation template's (deploy/cloudformation/triggers.yaml,
+resources WebTierPolicy and OperatorPolicy): read from it here, with its intrinsic
+functions resolved for one environment, so that what is checked is what is deployed.
 
     .venv/bin/python -m deploy.iam render web-tier --region eu-west-1 --account 123456789012 \\
         --table-prefix triggers-production --stage Production --secret-arn arn:aws:...
@@ -24,18 +27,19 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
-import string
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 POLICY_DIR = Path(__file__).with_name("iam")
-POLICIES = {
-    "web-tier": POLICY_DIR / "web-tier-policy.json",
-    "operator": POLICY_DIR / "operator-policy.json",
-}
+TEMPLATE = Path(__file__).with_name("cloudformation") / "triggers.yaml"
+# Policy name -> the template's logical id of its AWS::IAM::ManagedPolicy.
+POLICY_RESOURCES = {"web-tier": "WebTierPolicy", "operator": "OperatorPolicy"}
 PLATFORM_SID_PREFIX = "Platform"
 TABLE_SUFFIXES = ("events", "api-keys", "idempotency")
 
@@ -54,23 +58,48 @@ class Target:
     secret_arn: str
 
 
-def render(path: Path, target: Target) -> Policy:
-    """The policy in `path` with the target's values filled in."""
-    return _rendered(path.read_text(), target)
+def policy_documents(template: Path = TEMPLATE) -> dict[str, Policy]:
+    """Each policy's document as the template holds it (intrinsic functions unresolved)."""
+    resources = yaml.safe_load(template.read_text())["Resources"]
+    return {
+        name: resources[logical]["Properties"]["PolicyDocument"]
+        for name, logical in POLICY_RESOURCES.items()
+    }
+
+
+POLICIES = policy_documents()
+
+_SUBSTITUTED = re.compile(r"\$\{([^}]+)\}")
+
+
+def render(document: Policy, target: Target) -> Policy:
+    """The document with the template's `Fn::Sub` and `Ref` resolved for the target."""
+    return _rendered(json.dumps(document, sort_keys=True), target)
 
 
 @cache
 def _rendered(text: str, target: Target) -> Policy:
-    template = string.Template(text)
-    policy: Policy = json.loads(
-        template.substitute(
-            Region=target.region,
-            AccountId=target.account,
-            TablePrefix=target.table_prefix,
-            Stage=target.stage,
-            SecretArn=target.secret_arn,
-        )
-    )
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": target.region,
+        "AWS::AccountId": target.account,
+        "TablePrefix": target.table_prefix,
+        "Stage": target.stage,
+    }
+    references = {"SecretKey": target.secret_arn}
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolved(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if list(value) == ["Fn::Sub"]:
+            return _SUBSTITUTED.sub(lambda name: values[name.group(1)], value["Fn::Sub"])
+        if list(value) == ["Ref"]:
+            return references[value["Ref"]]
+        return {key: resolved(item) for key, item in value.items()}
+
+    policy: Policy = resolved(json.loads(text))
     return policy
 
 
@@ -170,7 +199,7 @@ class Findings:
     unused: list[tuple[str, str]]  # (policy, action)
 
 
-def check(calls: Iterable[Call], policies: dict[str, Path] = POLICIES) -> Findings:
+def check(calls: Iterable[Call], policies: dict[str, Policy] = POLICIES) -> Findings:
     """Every recorded call (but the tests' own) against the policy of its role, and every
     non-platform action of each policy against the calls made under it."""
     used: dict[str, set[str]] = {name: set() for name in policies}
@@ -185,8 +214,8 @@ def check(calls: Iterable[Call], policies: dict[str, Path] = POLICIES) -> Findin
             not_allowed.append((name, call))
     unused = [
         (name, action)
-        for name, path in policies.items()
-        for action in sorted(actions(render(path, target_for({})), platform=False) - used[name])
+        for name, document in policies.items()
+        for action in sorted(actions(render(document, target_for({})), platform=False) - used[name])
     ]
     return Findings(not_allowed=not_allowed, unused=unused)
 
