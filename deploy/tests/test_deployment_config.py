@@ -119,12 +119,20 @@ def test_capacity_deployments_and_health() -> None:
         assert resolve(check).url_name == "health-live"  # shallow: no DynamoDB call
 
 
-def test_http_only_redirects_to_https() -> None:
+def test_http_is_refused_in_the_error_envelope_never_redirected() -> None:
     listener = _config("04-https.config")["Resources"]["AWSEBV2LoadBalancerListener"]
     (action,) = listener["Properties"]["DefaultActions"]
-    assert (listener["Properties"]["Port"], action["Type"]) == (80, "redirect")
-    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
-    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    assert (listener["Properties"]["Port"], action["Type"]) == (80, "fixed-response")
+    response = action["FixedResponseConfig"]
+    assert (response["StatusCode"], response["ContentType"]) == ("403", "application/json")
+    assert len(response["MessageBody"]) <= 1024  # the load balancer's limit
+    error = json.loads(response["MessageBody"])["error"]
+    assert error["code"] == "HTTPS_REQUIRED"
+    assert "https://" in error["message"]
+    assert error["details"] == {}
+    # and no listener action in the bundle redirects anywhere
+    configs = [_config(path.name) for path in (ROOT / ".ebextensions").glob("*.config")]
+    assert '"Type": "redirect"' not in json.dumps(configs)
 
 
 def test_logs_stream_the_file_the_service_writes_and_outlive_the_environment() -> None:
