@@ -119,6 +119,18 @@ def test_capacity_deployments_and_health() -> None:
         assert resolve(check).url_name == "health-live"  # shallow: no DynamoDB call
 
 
+# Elastic Beanstalk's own nginx server block (Amazon Linux 2023): keepalive_timeout 60.
+EB_NGINX_KEEPALIVE_SECONDS = 60
+
+
+def test_the_load_balancer_lets_go_of_idle_connections_before_nginx_does() -> None:
+    idle = int(bundle_options()[("aws:elbv2:loadbalancer", "IdleTimeout")])
+    assert idle < EB_NGINX_KEEPALIVE_SECONDS
+    # and the bundle's own nginx files leave nginx's keep-alive as it is
+    text = "".join(path.read_text() for path in NGINX.rglob("*.conf"))
+    assert "keepalive_timeout" not in text
+
+
 def test_http_is_refused_in_the_error_envelope_never_redirected() -> None:
     listener = _config("04-https.config")["Resources"]["AWSEBV2LoadBalancerListener"]
     (action,) = listener["Properties"]["DefaultActions"]
