@@ -147,6 +147,15 @@ def test_http_is_refused_in_the_error_envelope_never_redirected() -> None:
     assert '"Type": "redirect"' not in json.dumps(configs)
 
 
+def test_the_service_log_is_in_the_platforms_tail_and_bundle_log_tasks() -> None:
+    files = _config("03-logs.config")["files"]
+    log_file = bundle_options()[("aws:elasticbeanstalk:application:environment", "LOG_FILE")]
+    tail = files["/opt/elasticbeanstalk/tasks/taillogs.d/triggers.conf"]["content"]
+    bundle = files["/opt/elasticbeanstalk/tasks/bundlelogs.d/triggers.conf"]["content"]
+    assert tail.split() == [log_file]
+    assert bundle.split() == [f"{log_file}*"]  # rotated files too
+
+
 def test_logs_stream_the_file_the_service_writes_and_outlive_the_environment() -> None:
     options = bundle_options()
     logs = "aws:elasticbeanstalk:cloudwatch:logs"
