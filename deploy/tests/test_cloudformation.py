@@ -6,6 +6,7 @@ IAM policies are checked by test_iam_policies.py, which reads them from the temp
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from django.conf import settings
 
 from deploy import iam
+from devstack.localstack import ROOT
 from events.tables import declared_indexes, ttl_attribute_name
 from triggers.core.tables import registered_tables
 
@@ -158,3 +160,20 @@ def test_the_deployer_may_pass_exactly_the_two_roles() -> None:
         {"Fn::GetAtt": ["WebInstanceRole", "Arn"]},
         {"Fn::GetAtt": ["ServiceRole", "Arn"]},
     ]
+
+
+def test_the_environments_health_pages_through_the_alarm_topic() -> None:
+    resources = template()["Resources"]
+    alarm = resources["EnvironmentHealthAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/ElasticBeanstalk",
+        "EnvironmentHealth",
+    )
+    assert alarm["Threshold"] == 20  # Degraded (25: Severe)
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # and the bundle makes Elastic Beanstalk publish the metric it reads
+    configured = yaml.safe_load(
+        (ROOT / ".ebextensions" / "02-capacity-and-health.config").read_text()
+    )["option_settings"]["aws:elasticbeanstalk:healthreporting:system"]
+    published = json.loads(configured["ConfigDocument"])["CloudWatchMetrics"]["Environment"]
+    assert published["EnvironmentHealth"] == alarm["Period"]
