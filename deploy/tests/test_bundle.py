@@ -10,8 +10,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 import requests
 
 from deploy.bundle import build
+from deploy.tests.cfn_moto import deploy_stack
 from deploy.tests.ebconfig import bundle_options, environment_options, variables
 from devstack.localstack import ROOT, aws_env, free_port, start_server
 
@@ -68,54 +71,63 @@ def _eb_environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def deployed(
-    bundle: Path, dynamodb_url: str, moto_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    """The bundle unzipped, installed in a fresh virtualenv, its tables made by the operator
-    step, and the Procfile's process running on it."""
+def instance(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The bundle unzipped and installed in a fresh virtualenv, as on an instance."""
     work = tmp_path_factory.mktemp("instance")
-    app, venv, log_file = work / "app", work / "venv", work / "log" / "app.log"
-    log_file.parent.mkdir()
+    app, venv = work / "app", work / "venv"
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(app)
     # The bundle's own settings, plus devstack's AWS call recorder (for the IAM check):
     # devstack is not in the bundle, so the test lays it beside it.
     shutil.copytree(ROOT / "devstack", app / "devstack", ignore=shutil.ignore_patterns("tests"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "-r", str(app / "requirements.txt")],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+         "--disable-pip-version-check", "--no-compile", "-r", str(app / "requirements.txt")],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
+    return {"app": app, "venv": venv, "work": work}
+
+
+@contextmanager
+def serving(
+    instance: dict[str, Path], stores: dict[str, str], *, table_prefix: str, create_tables: bool
+) -> Iterator[dict[str, Any]]:
+    """The Procfile's process on `stores` (aws_env's variables), with an API key; the
+    tables made first by the operator step (`create_tables`) unless they exist."""
+    app, venv = instance["app"], instance["venv"]
+    work = Path(tempfile.mkdtemp(prefix=f"{table_prefix}-", dir=instance["work"]))
+    log_file = work / "log" / "app.log"
+    log_file.parent.mkdir()
+    python = str(venv / "bin" / "python")
     port = free_port()
     env = {
         "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
         "HOME": os.environ.get("HOME", str(work)),
         **_eb_environment(),
         "AWS_REGION": "us-east-1",  # what `{"Ref": "AWS::Region"}` gives on the instance
-        "TABLE_PREFIX": f"triggers-bundle-{port}",
+        "TABLE_PREFIX": table_prefix,
         "LOG_FILE": str(log_file),
         "DJANGO_SECRET_KEY": SECRET,  # Elastic Beanstalk's, from Secrets Manager
         "PORT": str(port),
-        **aws_env(dynamodb_url=dynamodb_url, moto_url=moto_url),
+        **stores,
         "AWS_CALL_RECORD": os.environ["AWS_CALL_RECORD"],  # for the IAM check
         "DJANGO_SETTINGS_MODULE": "devstack.settings",
     }
-    subprocess.run(
-        [python, "manage.py", "create_tables", "--wait"], cwd=app, env=env, check=True,
-        capture_output=True, timeout=120,
-    )  # fmt: skip
+    if create_tables:
+        subprocess.run(
+            [python, "manage.py", "create_tables", "--wait"], cwd=app, env=env, check=True,
+            capture_output=True, timeout=120,
+        )  # fmt: skip
     key = subprocess.run(
         [python, "manage.py", "create_api_key", "--tenant", "bundle"], cwd=app, env=env,
         check=True, capture_output=True, text=True, timeout=60,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     _, command = (ROOT / "Procfile").read_text().strip().split(":", 1)
-    argv = shlex.split(command)
     with (work / "stdout.log").open("ab") as out:
         service = start_server(
-            "bundle", argv, f"http://127.0.0.1:{port}", out, path="/v1/health/live",
-            cwd=app, env=env,
+            "bundle", shlex.split(command), f"http://127.0.0.1:{port}", out,
+            path="/v1/health/live", cwd=app, env=env,
         )  # fmt: skip
         try:
             yield {"url": service.url, "key": key, "log_file": log_file, "work": work}
@@ -123,9 +135,19 @@ def deployed(
             service.stop()
 
 
-def test_the_bundle_serves_under_the_procfile_with_production_settings(
-    deployed: dict[str, Any],
-) -> None:
+@pytest.fixture(scope="module")
+def deployed(
+    instance: dict[str, Path], dynamodb_url: str, moto_url: str
+) -> Iterator[dict[str, Any]]:
+    """The bundle on DynamoDB Local, its tables made by the operator step."""
+    stores = aws_env(dynamodb_url=dynamodb_url, moto_url=moto_url)
+    with serving(instance, stores, table_prefix=f"triggers-bundle-{free_port()}",
+                 create_tables=True) as running:  # fmt: skip
+        yield running
+
+
+def smoke(deployed: dict[str, Any]) -> None:
+    """What the post-deploy check asks of a fresh environment (docs/DEPLOYMENT.md)."""
     url, headers = deployed["url"], {"X-API-Key": deployed["key"]}
     assert requests.get(url + "/v1/health/live", timeout=10).status_code == 200
     health = requests.get(url + "/v1/health", timeout=10)
@@ -135,8 +157,31 @@ def test_the_bundle_serves_under_the_procfile_with_production_settings(
         headers=headers, timeout=10,
     )  # fmt: skip
     assert created.status_code == 201, created.text
+    event_id = created.json()["event_id"]
     inbox = requests.get(url + "/v1/inbox", headers=headers, timeout=10).json()
-    assert [e["event_id"] for e in inbox["events"]] == [created.json()["event_id"]]
+    assert [e["event_id"] for e in inbox["events"]] == [event_id]
+    found = requests.get(f"{url}/v1/events/{event_id}", headers=headers, timeout=10)
+    assert found.status_code == 200, found.text
+
+
+def test_the_bundle_serves_under_the_procfile_with_production_settings(
+    deployed: dict[str, Any],
+) -> None:
+    smoke(deployed)
+
+
+def test_the_bundle_serves_on_the_tables_the_cloudformation_stack_made(
+    instance: dict[str, Path], moto_url: str
+) -> None:
+    # GIVEN the stack deployed into moto's CloudFormation, its tables in moto's DynamoDB
+    prefix = f"triggers-cfn-{free_port()}"
+    stack = deploy_stack(moto_url, table_prefix=prefix, stage="Production")
+    assert stack["status"] == "CREATE_COMPLETE"
+
+    # THEN the bundle serves on them, no create_tables needed
+    stores = aws_env(dynamodb_url=moto_url, moto_url=moto_url)
+    with serving(instance, stores, table_prefix=prefix, create_tables=False) as running:
+        smoke(running)
 
 
 def test_the_bundle_writes_only_json_lines_to_the_streamed_file(

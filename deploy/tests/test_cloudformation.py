@@ -1,7 +1,9 @@
 """The CloudFormation template (deploy/cloudformation/triggers.yaml) against the code: it
 lints clean, and its tables are what the PynamoDB models declare, index by index. A
-change to an index in a model without the template, or the reverse, fails here. (Its
-IAM policies are checked by test_iam_policies.py, which reads them from the template.)"""
+change to an index in a model without the template, or the reverse, fails here. It
+deploys into moto's CloudFormation (what moto supports: deploy/tests/cfn_moto.py), and
+the bundle serves on the tables it made (test_bundle.py). Its IAM policies are checked
+by test_iam_policies.py, which reads them from the template."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import copy
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import yaml
 from django.conf import settings
 
 from deploy import iam
+from deploy.tests.cfn_moto import NOT_MADE_BY_MOTO, SECRET_ARN, client, deploy_stack
 from devstack.localstack import ROOT
 from events.tables import declared_indexes, ttl_attribute_name
 from triggers.core.tables import registered_tables
@@ -177,3 +181,41 @@ def test_the_environments_health_pages_through_the_alarm_topic() -> None:
     )["option_settings"]["aws:elasticbeanstalk:healthreporting:system"]
     published = json.loads(configured["ConfigDocument"])["CloudWatchMetrics"]["Environment"]
     assert published["EnvironmentHealth"] == alarm["Period"]
+
+
+@pytest.mark.integration
+def test_the_stack_deploys_on_moto_and_makes_what_moto_supports(moto_url: str) -> None:
+    # GIVEN the template deployed into moto's CloudFormation (deploy/tests/cfn_moto.py says
+    # what moto cannot make, and why the check goes on without it)
+    prefix = f"triggers-cfn-{uuid.uuid4().hex[:8]}"
+    stack = deploy_stack(moto_url, table_prefix=prefix, stage="Cfn")
+
+    # THEN it is complete, and made every resource moto supports
+    assert stack["status"] == "CREATE_COMPLETE"
+    deployed = stack["template"]["Resources"]
+    made = {r["LogicalResourceId"] for r in stack["resources"] if r.get("PhysicalResourceId")}
+    assert made == {n for n, r in deployed.items() if r["Type"] not in NOT_MADE_BY_MOTO}
+    unmade = [r for r in stack["resources"] if not r.get("PhysicalResourceId")]
+    assert len(unmade) == len([r for r in deployed.values() if r["Type"] in NOT_MADE_BY_MOTO])
+    # the tables, as the models declare them (test above: the template is the models')
+    dynamodb = client("dynamodb", moto_url)
+    for logical in ("EventsTable", "ApiKeysTable", "IdempotencyTable"):
+        properties = deployed[logical]["Properties"]
+        name = properties["TableName"]["Fn::Sub"].replace("${TablePrefix}", prefix)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert _keys(table["KeySchema"]) == _keys(properties["KeySchema"])
+        assert {
+            g["IndexName"]: g["Projection"] for g in table.get("GlobalSecondaryIndexes", [])
+        } == {g["IndexName"]: g["Projection"] for g in properties.get("GlobalSecondaryIndexes", [])}
+        assert table["DeletionProtectionEnabled"] is True
+    # the instance profile holds the web role, with the managed web tier and ours
+    iam_client = client("iam", moto_url)
+    profile = iam_client.get_instance_profile(
+        InstanceProfileName=stack["outputs"]["InstanceProfileName"]
+    )["InstanceProfile"]
+    (role,) = profile["Roles"]
+    attached = iam_client.list_attached_role_policies(RoleName=role["RoleName"])
+    names = sorted(p["PolicyName"] for p in attached["AttachedPolicies"])
+    assert names[0] == "AWSElasticBeanstalkWebTier"
+    assert "WebTierPolicy" in names[1]
+    assert stack["outputs"]["SecretKeyArn"] == SECRET_ARN
