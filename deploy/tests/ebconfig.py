@@ -14,6 +14,9 @@ EBEXTENSIONS = sorted((ROOT / ".ebextensions").glob("*.config"))
 ENVIRONMENTS = sorted((ROOT / "deploy" / "environments").glob("*.json"))
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
 
+# Every namespace and its options ("*": any), from Elastic Beanstalk's reference.
+KNOWN = json.loads((Path(__file__).with_name("eb_options.json")).read_text())["namespaces"]
+
 Options = dict[tuple[str, str], str]  # (namespace, option) -> value
 
 

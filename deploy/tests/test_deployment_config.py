@@ -22,6 +22,7 @@ from deploy.tests.ebconfig import (
     EBEXTENSIONS,
     ENVIRONMENT,
     ENVIRONMENTS,
+    KNOWN,
     bundle_options,
     environment_options,
     variables,
@@ -31,7 +32,6 @@ from triggers.core.errors import ErrorCode
 from triggers.serve import APPLICATION
 
 NGINX = ROOT / ".platform" / "nginx" / "conf.d"
-KNOWN = json.loads((Path(__file__).with_name("eb_options.json")).read_text())["namespaces"]
 # A CloudFormation function in a value, `{...}` between backticks (.ebextensions only).
 FUNCTION = re.compile(r"`(\{.*?\})`")
 SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
