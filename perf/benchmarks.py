@@ -4,7 +4,8 @@
 
 Prints, in Markdown, one row per round of each report: the service's p50/p95/p99,
 success rate, requests/s, events/s and CPU ms per request, the reference's figures
-from the same round, and the ratios; then the stress test's findings, if any.
+from the same round, and the ratios; then the stress test's findings, if any, and the
+DynamoDB calls and capacity units per request by endpoint.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def _row(scenario: str, number: int, measured: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _units(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 def _stress(scenario: str, stress: dict[str, Any]) -> list[str]:
     busiest = stress.get("busiest_at_break") or {}
     cpu = ", ".join(f"{name} {percent:.0f} %" for name, percent in busiest.items())
@@ -71,8 +76,9 @@ def tables(reports: list[Path]) -> str:
         if ratios:
             notes.append(f"- {scenario}: median CPU ratio {statistics.median(ratios):.2f}")
         if result.get("dynamodb_calls_per_request"):
+            capacity = result.get("dynamodb_capacity_per_request") or {}
             per_endpoint = ", ".join(
-                f"`{endpoint}` {count:g}"
+                f"`{endpoint}` {count:g} / {_units(capacity.get(endpoint))}"
                 for endpoint, count in result["dynamodb_calls_per_request"].items()
             )
             calls.append(f"- {scenario}: {per_endpoint}")
@@ -80,7 +86,10 @@ def tables(reports: list[Path]) -> str:
             notes += _stress(scenario, result["stress"])
     parts = ["\n".join(rows), "\n".join(notes)]
     if calls:
-        parts.append("DynamoDB calls per request (median, by endpoint):\n\n" + "\n".join(calls))
+        parts.append(
+            "DynamoDB calls / capacity units per request (medians, by endpoint):\n\n"
+            + "\n".join(calls)
+        )
     return "\n\n".join(parts) + "\n"
 
 
