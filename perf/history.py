@@ -13,8 +13,9 @@ from typing import Any
 
 from perf.regression import Measured
 
-# The most runs a baseline is made from: the newest, so that it follows the machine.
-BASELINE_RUNS = 20
+# The most runs a baseline is made from: the newest, so that it follows the machine
+# (calibrated with 10: perf/benchmarks.md).
+BASELINE_RUNS = 10
 
 __all__ = ["HISTORY", "append", "entry", "read", "unchanged_runs"]
 
@@ -79,7 +80,7 @@ def unchanged_runs(
         run
         for run in runs
         if run["service_commit"] == service_commit
-        and run["machine"].get("cpu_model") == machine.get("cpu_model")
+        and run["machine"].get("cpu") == machine.get("cpu")
         and run["machine"].get("cores") == machine.get("cores")
     ]
     return [[Measured.from_record(r) for r in run["rounds"]] for run in same[-BASELINE_RUNS:]]

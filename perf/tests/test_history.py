@@ -22,7 +22,7 @@ def measured(p95: float, cpu: float) -> Measured:
 def run(when: str, commit: str, p95: float, calls: float, cpu_model: str = "x") -> dict[str, Any]:
     return history.entry(
         environment="local", scenario="event_ingestion", profile="local", when=when,
-        commit=commit, service_commit=commit, machine={"cores": 2, "cpu_model": cpu_model},
+        commit=commit, service_commit=commit, machine={"cores": 2, "cpu": cpu_model},
         rounds=[measured(p95, 3.0), measured(p95 + 2, 3.2)],
         dynamodb_calls={"POST /v1/events": calls},
         dynamodb_capacity={"POST /v1/events": calls * 3}, ok=True,
@@ -76,12 +76,12 @@ def test_a_baseline_is_made_of_the_newest_runs_of_this_code_on_this_kind_of_mach
     ]
 
     chosen = history.unchanged_runs(
-        runs, service_commit="new2222", machine={"cores": 2, "cpu_model": "x"}
+        runs, service_commit="new2222", machine={"cores": 2, "cpu": "x"}
     )
 
     assert [r[0].p95_ms for r in chosen] == [20.0, 21.0, 22.0]
     many = [run(f"2026-12-02T10:{i:02}:00Z", "new2222", float(i), 1.0) for i in range(30)]
     newest = history.unchanged_runs(
-        many, service_commit="new2222", machine={"cores": 2, "cpu_model": "x"}
+        many, service_commit="new2222", machine={"cores": 2, "cpu": "x"}
     )
-    assert [r[0].p95_ms for r in newest] == [float(i) for i in range(10, 30)]
+    assert [r[0].p95_ms for r in newest] == [float(i) for i in range(20, 30)]
