@@ -164,7 +164,7 @@ class Baseline:
     runs: int  # the unchanged runs it was made from (perf/history)
     values: dict[str, float | None]  # medians of the compared ratios over those runs
     tolerances: dict[str, float]  # requests/s and p95 ratios (relative)
-    cpu_noise: dict[str, float] | None  # CpuNoise's fields; None without a reference
+    cpu_noise: dict[str, Any] | None  # CpuNoise's fields; None without a reference
     measured: list[list[dict[str, Any]]]  # every round of every run, for the record
     # Median DynamoDB calls and consumed capacity units per request, by endpoint
     # ("POST /v1/events"): compared exactly.

@@ -73,8 +73,8 @@ def warm_dynamodb_clients() -> None:
     _ = dynamodb_connection().client
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
+def _subclasses(cls: type[Model]) -> list[type[Model]]:
+    found: list[type[Model]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found
