@@ -8,6 +8,8 @@ What moto's CloudFormation does not make, and what the tests do instead:
   `Ref` to it (the web-tier policy's statement that reads it, the output).
 - `AWS::CloudWatch::Alarm`, `AWS::SNS::Subscription`: moto skips them with a warning
   and reports them created with no physical id; nothing exists.
+- moto creates the roles and the managed policies but does not attach a role's
+  `ManagedPolicyArns` (nothing is listed attached).
 - Of the tables' properties, moto keeps the keys, indexes and deletion protection, and
   drops TimeToLiveSpecification and PointInTimeRecoverySpecification. Those, and the
   unsupported resources, are held to the code by deploy/tests/test_cloudformation.py
