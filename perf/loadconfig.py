@@ -54,8 +54,9 @@ class Profile:
     # Whether the scenarios' events/s targets (`min_events_per_s`) are thresholds: only
     # at the task list's scale, not on a laptop.
     throughput_thresholds: bool = False
-    # Rounds per scenario, service and reference in turn (--repeat overrides): what the
-    # CPU verdict is a mean of (perf/regression.py).
+    # Rounds per scenario compared with the reference, service and reference in turn
+    # (--repeat overrides): what the CPU verdict is a mean of (perf/regression.py).
+    # Scenarios without a reference run once.
     rounds: int = 1
     # Iterations a second offered to each scenario (k6's arrival-rate executor, at most
     # `vus` at once), or None for `vus` VUs each sending as fast as it is answered.

@@ -643,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                 stack,
                 scenario,
                 profile.for_scenario(scenario.name).capped(environment),
-                rounds=options.repeat or profile.rounds,
+                # rounds are what the CPU verdict averages: only where there is a reference
+                rounds=options.repeat or (profile.rounds if scenario.reference else 1),
                 reports=options.report_dir,
                 baselines=options.baseline_dir,
                 service_revision=options.revision,
