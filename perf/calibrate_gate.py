@@ -34,7 +34,7 @@ from devstack.stack import local_stack
 from perf import history
 from perf.harness import machine
 from perf.loadconfig import load
-from perf.loadtest import _commit, run_scenario, service_commit
+from perf.loadtest import _commit, history_line, run_scenario, service_commit
 from perf.regression import cpu_noise, cpu_regression
 from perf.stack import TABLE_PREFIX, load_stack
 
@@ -145,22 +145,7 @@ def main() -> None:
                     slowed_after.append(len(unchanged))
                 else:
                     unchanged.append(ratios)
-                    history.append(
-                        history.entry(
-                            environment="local",
-                            scenario=scenario.name,
-                            profile=profile.name,
-                            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            commit=_commit(),
-                            service_commit=service_commit(),
-                            machine=machine(),
-                            rounds=result.rounds,
-                            dynamodb_calls=result.dynamodb_calls,
-                            dynamodb_capacity=result.dynamodb_capacity,
-                            ok=result.ok,
-                        ),
-                        options.history_dir,
-                    )
+                    history.append(history_line(result, "local", profile.name), options.history_dir)
                 if number == 0:
                     burn_us = round(statistics.median(cpu) * 1000 * options.slowdown)
                 print(

@@ -551,28 +551,30 @@ def _summarise(result: ScenarioResult, path: str | None) -> None:
         out.write(summary_row(result))
 
 
+def history_line(result: ScenarioResult, environment: str, profile: str) -> dict[str, Any]:
+    """The run as the history keeps it: this checkout's commits, this machine."""
+    return history.entry(
+        environment=environment,
+        scenario=result.scenario,
+        profile=profile,
+        when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=_commit(),
+        service_commit=service_commit(),
+        machine=machine(),
+        rounds=result.rounds,
+        dynamodb_calls=result.dynamodb_calls,
+        dynamodb_capacity=result.dynamodb_capacity,
+        ok=result.ok,
+    )
+
+
 def _record(
     result: ScenarioResult, environment: Environment, profile: Profile, options: argparse.Namespace
 ) -> None:
     """The run into the history; with --update-baseline (local), a baseline from the
     history's runs of this service code on this kind of machine, this run among them."""
     current, box = service_commit(), machine()
-    history.append(
-        history.entry(
-            environment=environment.name,
-            scenario=result.scenario,
-            profile=profile.name,
-            when=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            commit=_commit(),
-            service_commit=current,
-            machine=box,
-            rounds=result.rounds,
-            dynamodb_calls=result.dynamodb_calls,
-            dynamodb_capacity=result.dynamodb_capacity,
-            ok=result.ok,
-        ),
-        options.history_dir,
-    )
+    history.append(history_line(result, environment.name, profile.name), options.history_dir)
     if not options.update_baseline or environment.kind != "local":
         return
     runs = history.read(options.history_dir)[(environment.name, result.scenario, profile.name)]
