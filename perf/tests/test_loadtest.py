@@ -89,10 +89,11 @@ def test_every_scenario_runs_its_smoke_profile_and_writes_its_report(
 
 
 # Tolerances that no machine's noise reaches and that no injected slowdown of 400 ms
-# hides: this test shows the runner's wiring (a baseline read, each metric compared with
-# the same run's reference, the verdict written), not the statistics of the gate, which
-# tolerances measured from several rounds of a real run set (perf/README.md).
-WIDE_TOLERANCES = {"cpu_ratio": 1.0, "throughput_ratio": 0.8, "p95_ratio": 2.0}
+# hides, and no CPU verdict (a wait costs no CPU): this test shows the runner's wiring (a
+# baseline read, each metric compared with the same run's reference, the verdict
+# written), not the statistics of the gate, which perf/tests/test_regression.py tests and
+# perf/calibrate_gate.py calibrates (perf/benchmarks.md).
+WIDE_TOLERANCES = {"throughput_ratio": 0.8, "p95_ratio": 2.0}
 
 
 @pytest.mark.alone
@@ -103,7 +104,7 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
     profile = replace(SMOKE, duration="3s")
     rounds = run(stack, "event_ingestion", tmp_path, profile, rounds=2).rounds
     baseline = baseline_from(
-        rounds,
+        [rounds],
         scenario="event_ingestion",
         profile=profile.name,
         commit="test",
@@ -111,7 +112,7 @@ def test_an_unchanged_build_passes_and_an_injected_slowdown_is_caught(
         machine=machine(),
         service_commit=service_commit(),
     )
-    replace(baseline, tolerances=WIDE_TOLERANCES).write(tmp_path / "baselines")
+    replace(baseline, tolerances=WIDE_TOLERANCES, cpu_noise=None).write(tmp_path / "baselines")
 
     # WHEN the same build runs again THEN nothing regressed
     unchanged = run(stack, "event_ingestion", tmp_path, profile)
