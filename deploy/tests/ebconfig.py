@@ -4,6 +4,7 @@ the bundle's (.ebextensions) and each environment's (deploy/environments/*.json)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -34,6 +35,15 @@ def bundle_options() -> Options:
 def environment_options(path: Path) -> Options:
     """One environment's option file (the AWS CLI's --option-settings format)."""
     return {(o["Namespace"], o["OptionName"]): o["Value"] for o in json.loads(path.read_text())}
+
+
+def unknown_options(options: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (namespace, option) pairs Elastic Beanstalk's reference does not have."""
+    return [
+        (namespace, option)
+        for namespace, option in options
+        if namespace not in KNOWN or (KNOWN[namespace] != "*" and option not in KNOWN[namespace])
+    ]
 
 
 def variables(options: Options) -> dict[str, str]:

@@ -22,9 +22,9 @@ from deploy.tests.ebconfig import (
     EBEXTENSIONS,
     ENVIRONMENT,
     ENVIRONMENTS,
-    KNOWN,
     bundle_options,
     environment_options,
+    unknown_options,
     variables,
 )
 from devstack.localstack import ROOT
@@ -70,12 +70,7 @@ def test_every_config_file_is_yaml_with_known_sections(path: Path) -> None:
 
 def test_every_option_is_a_real_namespace_and_option() -> None:
     options = [*bundle_options(), *(o for path in ENVIRONMENTS for o in environment_options(path))]
-    unknown = [
-        (namespace, option)
-        for namespace, option in options
-        if namespace not in KNOWN or (KNOWN[namespace] != "*" and option not in KNOWN[namespace])
-    ]
-    assert unknown == []
+    assert unknown_options(options) == []
 
 
 def test_the_bundle_carries_no_secret_and_nothing_of_one_environment() -> None:

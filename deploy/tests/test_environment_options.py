@@ -12,7 +12,7 @@ import pytest
 
 from deploy.environment import EnvironmentInputs, inputs_from_stack, option_settings
 from deploy.tests.cfn_moto import SECRET_ARN, client, deploy_stack
-from deploy.tests.ebconfig import KNOWN
+from deploy.tests.ebconfig import unknown_options
 from devstack.localstack import ROOT
 
 EXAMPLE = ROOT / "deploy" / "environments" / "production.example.json"
@@ -38,13 +38,8 @@ def test_every_option_it_writes_is_real_with_or_without_a_vpc() -> None:
         elb_subnets=("subnet-c", "subnet-d"),
     )
     for inputs in (EXAMPLE_INPUTS, in_a_vpc):
-        unknown = [
-            (o["Namespace"], o["OptionName"])
-            for o in option_settings(inputs)
-            if o["Namespace"] not in KNOWN
-            or (KNOWN[o["Namespace"]] != "*" and o["OptionName"] not in KNOWN[o["Namespace"]])
-        ]
-        assert unknown == []
+        written = [(o["Namespace"], o["OptionName"]) for o in option_settings(inputs)]
+        assert unknown_options(written) == []
     vpc = {o["OptionName"]: o["Value"] for o in option_settings(in_a_vpc)
            if o["Namespace"] == "aws:ec2:vpc"}  # fmt: skip
     assert vpc["Subnets"] == "subnet-a,subnet-b"
