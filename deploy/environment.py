@@ -29,6 +29,7 @@ __all__ = ["EnvironmentInputs", "inputs_from_stack", "option_settings"]
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
 LAUNCH = "aws:autoscaling:launchconfiguration"
 PROCESS = "aws:elasticbeanstalk:environment:process:default"
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
@@ -37,6 +38,7 @@ class EnvironmentInputs:
     stage: str
     table_prefix: str
     secret_arn: str
+    fallbacks_arn: str
     instance_profile: str
     service_role_arn: str
     certificate_arn: str
@@ -55,12 +57,9 @@ def option_settings(inputs: EnvironmentInputs) -> list[dict[str, str]]:
     options = [
         _option(ENVIRONMENT, "STAGE", inputs.stage),
         _option(ENVIRONMENT, "TABLE_PREFIX", inputs.table_prefix),
-        # read by the platform at instance start, given to the service as a variable
-        _option(
-            "aws:elasticbeanstalk:application:environmentsecrets",
-            "DJANGO_SECRET_KEY",
-            inputs.secret_arn,
-        ),
+        # read by the platform at instance start, given to the service as variables
+        _option(SECRETS, "DJANGO_SECRET_KEY", inputs.secret_arn),
+        _option(SECRETS, "DJANGO_SECRET_KEY_FALLBACKS", inputs.fallbacks_arn),
         _option(
             "aws:autoscaling:launchconfiguration", "IamInstanceProfile", inputs.instance_profile
         ),
@@ -94,6 +93,7 @@ def inputs_from_stack(
         stage=parameters["Stage"],
         table_prefix=parameters["TablePrefix"],
         secret_arn=outputs["SecretKeyArn"],
+        fallbacks_arn=outputs["SecretKeyFallbacksArn"],
         instance_profile=outputs["InstanceProfileName"],
         service_role_arn=outputs["ServiceRoleArn"],
         certificate_arn=certificate_arn,

@@ -5,7 +5,8 @@ resources WebTierPolicy and OperatorPolicy): read from it here, with its intrins
 functions resolved for one environment, so that what is checked is what is deployed.
 
     .venv/bin/python -m deploy.iam render web-tier --region eu-west-1 --account 123456789012 \\
-        --table-prefix triggers-production --stage Production --secret-arn arn:aws:...
+        --table-prefix triggers-production --stage Production \\
+        --secret-arn arn:aws:... --fallbacks-arn arn:aws:...
 
 Two policies, two roles:
 
@@ -13,9 +14,10 @@ Two policies, two roles:
   `AWSElasticBeanstalkWebTier`): what serving requests needs, data-plane actions on the
   three tables and PutMetricData to the stage's namespace, and what the platform does
   for the application on the instance (statements whose Sid starts with "Platform":
-  reading the secret key, writing the application's log group).
+  reading the secret keys, writing the application's log group).
 - `operator`: an engineer's or CI's role for the management commands: the schema
-  (`create_tables`, `migrate_gsi`), API keys, the dashboard and the alarms.
+  (`create_tables`, `migrate_gsi`), API keys, the dashboard and the alarms, rotating the
+  secret key.
 
 The test suite records every AWS call its processes make (devstack/aws_calls.py);
 `check` compares that record with the policies, both ways: a call a policy does not
@@ -36,6 +38,8 @@ from typing import Any
 
 import yaml
 
+from triggers.core.secret_key import secret_names
+
 POLICY_DIR = Path(__file__).with_name("iam")
 TEMPLATE = Path(__file__).with_name("cloudformation") / "triggers.yaml"
 # Policy name -> the template's logical id of its AWS::IAM::ManagedPolicy.
@@ -55,7 +59,8 @@ class Target:
     account: str
     table_prefix: str
     stage: str
-    secret_arn: str
+    secret_arn: str  # the secret key's secret (stack output SecretKeyArn)
+    fallbacks_arn: str  # the fallback keys' (SecretKeyFallbacksArn)
 
 
 def policy_documents(template: Path = TEMPLATE) -> dict[str, Policy]:
@@ -86,7 +91,7 @@ def _rendered(text: str, target: Target) -> Policy:
         "TablePrefix": target.table_prefix,
         "Stage": target.stage,
     }
-    references = {"SecretKey": target.secret_arn}
+    references = {"SecretKey": target.secret_arn, "SecretKeyFallbacks": target.fallbacks_arn}
 
     def resolved(value: Any) -> Any:
         if isinstance(value, list):
@@ -143,6 +148,8 @@ def _resource_arn(call: Call, target: Target) -> str:
         return f"arn:aws:cloudwatch:{where}:alarm:{name}"
     if action.startswith("sns:") and name:
         return f"arn:aws:sns:{where}:{name}"
+    if action.startswith("secretsmanager:") and name:
+        return secret_arn(target.region, target.account, name)
     return "*"
 
 
@@ -170,18 +177,42 @@ def table_prefix_of(table: str) -> str | None:
     return None
 
 
+def _secret_prefix_of(name: str) -> str | None:
+    """The TABLE_PREFIX of one of the service's secrets; None for any other secret."""
+    for suffix in secret_names("").values():
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return None
+
+
+def secret_arn(region: str, account: str, name: str) -> str:
+    """A secret's ARN: Secrets Manager ends each with six random characters, the same
+    six here for every secret of every test environment."""
+    return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf"
+
+
 def policy_for(role: str) -> str:
     """Which policy a recorded role runs under: the server's, or the operator's."""
     return "web-tier" if role == "web" else "operator"
 
 
-_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:triggers/stage/key-AbCdEf"  # noqa: S105 - an ARN, not a secret
-
-
 def target_for(call: Call, *, region: str = "us-east-1", account: str = "123456789012") -> Target:
     """The environment a recorded call was made in (its table prefix and stage)."""
-    prefix = table_prefix_of(call["table"]) if call.get("table") else None
-    return Target(region, account, prefix or "triggers", call.get("stage") or "Stage", _SECRET_ARN)
+    if call.get("table"):
+        prefix = table_prefix_of(call["table"])
+    elif call.get("action", "").startswith("secretsmanager:") and call.get("name"):
+        prefix = _secret_prefix_of(call["name"])
+    else:
+        prefix = None
+    names = secret_names(prefix or "triggers")
+    return Target(
+        region,
+        account,
+        prefix or "triggers",
+        call.get("stage") or "Stage",
+        secret_arn(region, account, names["key"]),
+        secret_arn(region, account, names["fallbacks"]),
+    )
 
 
 def _in_scope(call: Call) -> bool:
@@ -225,11 +256,16 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("render", help="Print a policy for one environment.")
     show.add_argument("policy", choices=sorted(POLICIES))
-    for option in ("region", "account", "table-prefix", "stage", "secret-arn"):
+    for option in ("region", "account", "table-prefix", "stage", "secret-arn", "fallbacks-arn"):
         show.add_argument(f"--{option}", required=True)
     options = parser.parse_args(argv)
     target = Target(
-        options.region, options.account, options.table_prefix, options.stage, options.secret_arn
+        options.region,
+        options.account,
+        options.table_prefix,
+        options.stage,
+        options.secret_arn,
+        options.fallbacks_arn,
     )
     print(json.dumps(render(POLICIES[options.policy], target), indent=2))
 

@@ -64,19 +64,21 @@ def recording_as(role: str) -> Iterator[None]:
 
 
 def _names(service: str, operation: str, params: dict[str, Any]) -> list[str | None]:
-    """The named resources (dashboard, alarm, topic) a CloudWatch or SNS call acts on."""
+    """The named resources (dashboard, alarm, topic, secret) a call acts on."""
     if service == "cloudwatch" and operation == "DeleteAlarms":
         return list(params.get("AlarmNames", []))
     if service == "cloudwatch":
         return [params.get("DashboardName") or params.get("AlarmName")]
     if service == "sns":
         return [params.get("Name") or str(params.get("TopicArn", "")).rsplit(":", 1)[-1] or None]
+    if service == "secretsmanager":
+        return [params.get("SecretId")]
     return [None]
 
 
 def needed(service: str, operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The IAM actions one call needs, each with what it acts on: a table (and index), a
-    metric namespace, or a named dashboard, alarm or topic."""
+    metric namespace, or a named dashboard, alarm, topic or secret."""
     if service == "dynamodb" and operation in ("TransactWriteItems", "TransactGetItems"):
         return [
             {"action": f"dynamodb:{_TRANSACT_ACTIONS[kind]}", "table": body["TableName"]}

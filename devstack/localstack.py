@@ -245,7 +245,7 @@ def aws_env(*, dynamodb_url: str, moto_url: str | None = None) -> dict[str, str]
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
     }
     if moto_url is not None:
-        for service in ("CLOUDWATCH", "CLOUDWATCH_LOGS", "SNS"):
+        for service in ("CLOUDWATCH", "CLOUDWATCH_LOGS", "SNS", "SECRETS_MANAGER"):
             env[f"AWS_ENDPOINT_URL_{service}"] = moto_url
     return env
 

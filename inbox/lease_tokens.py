@@ -6,8 +6,8 @@ which no transition changes while the lease holds), signed with SECRET_KEY (HMAC
 under a salt that names the tenant. So a token is unguessable (the secret), bound to one
 delivery (a new lease writes a new secret) and to the tenant it was given to: another
 tenant's token, or a made-up one, fails the signature and is "not found" without a
-DynamoDB call. Rotating SECRET_KEY invalidates outstanding tokens, as it does cursors:
-their holders' acks are 404s and the events come back when the leases run out.
+DynamoDB call. A key rotation keeps outstanding tokens valid, as it does cursors (the old
+key stays in SECRET_KEY_FALLBACKS, which Django's Signer accepts: triggers/core/secret_key.py).
 """
 
 from __future__ import annotations

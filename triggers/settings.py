@@ -20,6 +20,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-only" if DEBUG else None)
+# Keys that signed what clients may still hold (inbox cursors, lease tokens): accepted,
+# never used to sign. Comma-separated. A rotation adds the new key here first, then makes
+# it DJANGO_SECRET_KEY with the old one here (docs/DEPLOYMENT.md "Rotating the secret key").
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 # --- service --------------------------------------------------------------------------

@@ -4,8 +4,9 @@ server), for what moto supports.
 What moto's CloudFormation does not make, and what the tests do instead:
 
 - `AWS::SecretsManager::Secret`: no Secrets Manager resources in moto's CloudFormation.
-  The stack is deployed without `SecretKey`; its ARN (`SECRET_ARN`) stands in for every
-  `Ref` to it (the web-tier policy's statement that reads it, the output).
+  The stack is deployed without `SecretKey` and `SecretKeyFallbacks`; an ARN for each
+  (`SECRET_ARNS`) stands in for every `Ref` to it (the policies' statements that read
+  them, the outputs).
 - `AWS::CloudWatch::Alarm`, `AWS::SNS::Subscription`: moto skips them with a warning
   and reports them created with no physical id; nothing exists.
 - moto creates the roles and the managed policies but does not attach a role's
@@ -26,23 +27,27 @@ import yaml
 
 from deploy.iam import TEMPLATE
 
-__all__ = ["NOT_MADE_BY_MOTO", "SECRET_ARN", "deploy_stack"]
+__all__ = ["NOT_MADE_BY_MOTO", "SECRET_ARNS", "deploy_stack"]
 
-SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:triggers-moto-AbCdEf"
+SECRET_ARNS = {
+    logical: f"arn:aws:secretsmanager:us-east-1:123456789012:secret:triggers-moto/{logical}-AbCdEf"
+    for logical in ("SecretKey", "SecretKeyFallbacks")
+}
 LEFT_OUT = frozenset({"AWS::SecretsManager::Secret"})
 NOT_MADE_BY_MOTO = frozenset({"AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"})
 
 
 def for_moto(template: dict[str, Any]) -> dict[str, Any]:
-    """The template without the resources moto cannot parse, their ARN in their place."""
+    """The template without the resources moto cannot parse, their ARNs in their place."""
     left_out = {
         name for name, resource in template["Resources"].items() if resource["Type"] in LEFT_OUT
     }
+    assert left_out == set(SECRET_ARNS), left_out
 
     def replaced(value: Any) -> Any:
         if isinstance(value, dict):
             if list(value) == ["Ref"] and value["Ref"] in left_out:
-                return SECRET_ARN
+                return SECRET_ARNS[value["Ref"]]
             return {key: replaced(item) for key, item in value.items()}
         if isinstance(value, list):
             return [replaced(item) for item in value]

@@ -20,9 +20,10 @@ import yaml
 from django.conf import settings
 
 from deploy import iam
-from deploy.tests.cfn_moto import NOT_MADE_BY_MOTO, SECRET_ARN, client, deploy_stack
+from deploy.tests.cfn_moto import NOT_MADE_BY_MOTO, SECRET_ARNS, client, deploy_stack
 from devstack.localstack import ROOT
 from events.tables import declared_indexes, ttl_attribute_name
+from triggers.core.secret_key import KEY_LENGTH, secret_names
 from triggers.core.tables import registered_tables
 
 TEMPLATE = iam.TEMPLATE
@@ -147,6 +148,20 @@ def test_the_data_outlives_the_stack_and_a_mistake() -> None:
             assert properties["BillingMode"] == "PAY_PER_REQUEST", name
 
 
+def test_the_secrets_are_the_ones_the_rotation_reads_and_hold_keys_it_accepts() -> None:
+    resources = template()["Resources"]
+    names = secret_names("${TablePrefix}")
+    for logical, which in (("SecretKey", "key"), ("SecretKeyFallbacks", "fallbacks")):
+        properties = resources[logical]["Properties"]
+        assert properties["Name"] == {"Fn::Sub": names[which]}
+        # alphanumeric (no comma: the fallbacks are a comma-separated list), as long as
+        # the keys the rotation generates
+        assert properties["GenerateSecretString"] == {
+            "PasswordLength": KEY_LENGTH,
+            "ExcludePunctuation": True,
+        }
+
+
 def test_the_policies_checked_are_the_templates_and_there_is_no_other_copy() -> None:
     resources = template()["Resources"]
     for name, logical in iam.POLICY_RESOURCES.items():
@@ -220,4 +235,5 @@ def test_the_stack_deploys_on_moto_and_makes_what_moto_supports(moto_url: str) -
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in stack["resources"]}
     for policy in ("WebTierPolicy", "OperatorPolicy", "DeployerPolicy"):
         assert iam_client.get_policy(PolicyArn=physical[policy])["Policy"]["Arn"]
-    assert stack["outputs"]["SecretKeyArn"] == SECRET_ARN
+    assert stack["outputs"]["SecretKeyArn"] == SECRET_ARNS["SecretKey"]
+    assert stack["outputs"]["SecretKeyFallbacksArn"] == SECRET_ARNS["SecretKeyFallbacks"]

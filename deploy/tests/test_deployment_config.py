@@ -74,7 +74,12 @@ def test_every_option_is_a_real_namespace_and_option() -> None:
 
 
 def test_the_bundle_carries_no_secret_and_nothing_of_one_environment() -> None:
-    assert not set(variables(bundle_options())) & {"DJANGO_SECRET_KEY", "STAGE", "TABLE_PREFIX"}
+    assert not set(variables(bundle_options())) & {
+        "DJANGO_SECRET_KEY",
+        "DJANGO_SECRET_KEY_FALLBACKS",
+        "STAGE",
+        "TABLE_PREFIX",
+    }
     assert not any(namespace == SECRETS for namespace, _ in bundle_options())
     text = "\n".join(path.read_text() for path in EBEXTENSIONS)
     assert not re.search(r"arn:aws:(secretsmanager|acm|ssm):", text)
@@ -90,9 +95,8 @@ def test_each_environment_names_its_stage_tables_secret_and_certificate() -> Non
         options = environment_options(path)
         assert options[(ENVIRONMENT, "STAGE")]
         assert options[(ENVIRONMENT, "TABLE_PREFIX")].startswith("triggers-")
-        assert re.fullmatch(
-            r"arn:aws:(secretsmanager|ssm):.+", options[(SECRETS, "DJANGO_SECRET_KEY")]
-        )
+        for secret in ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY_FALLBACKS"):
+            assert re.fullmatch(r"arn:aws:(secretsmanager|ssm):.+", options[(SECRETS, secret)])
         assert options[("aws:elbv2:listener:443", "Protocol")] == "HTTPS"
         assert options[("aws:elbv2:listener:443", "SSLCertificateArns")].startswith("arn:aws:acm:")
         assert options[("aws:autoscaling:launchconfiguration", "IamInstanceProfile")]

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from deploy.environment import EnvironmentInputs, inputs_from_stack, option_settings
-from deploy.tests.cfn_moto import SECRET_ARN, client, deploy_stack
+from deploy.tests.cfn_moto import SECRET_ARNS, client, deploy_stack
 from deploy.tests.ebconfig import unknown_options
 from devstack.localstack import ROOT
 
@@ -20,6 +20,7 @@ EXAMPLE_INPUTS = EnvironmentInputs(
     stage="Production",
     table_prefix="triggers-production",
     secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:triggers-production/django-secret-key-AbCdEf",
+    fallbacks_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:triggers-production/django-secret-key-fallbacks-GhIjKl",
     instance_profile="triggers-production-web",
     service_role_arn="arn:aws:iam::123456789012:role/triggers-production-ServiceRole-ABCDEFGHIJKL",
     certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
@@ -56,5 +57,6 @@ def test_the_inputs_are_read_from_the_stack(moto_url: str) -> None:
 
     assert (inputs.stage, inputs.table_prefix) == ("Staging", prefix)
     assert inputs.instance_profile == f"{prefix}-web"
-    assert inputs.secret_arn == SECRET_ARN
+    assert inputs.secret_arn == SECRET_ARNS["SecretKey"]
+    assert inputs.fallbacks_arn == SECRET_ARNS["SecretKeyFallbacks"]
     assert inputs.service_role_arn.startswith("arn:aws:iam::")

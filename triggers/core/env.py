@@ -81,5 +81,10 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
 
 
+def comma_separated(text: str) -> list[str]:
+    """`a, b,,c` -> ["a", "b", "c"]: the one way a list is written in a variable."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    return comma_separated(env_str(name, default))
