@@ -7,6 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 JAR_STAMP := node_modules/.installed
 NGINX := $(VENV)/nginx/usr/sbin/nginx
+LOGROTATE := $(VENV)/logrotate/usr/sbin/logrotate
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint check manage apikey clean bench-logging bench-metrics bench-lookups bench-reads bench-ratelimit bench-isolation loadtest loadtest-baseline calibrate-gate loadtest-report soak bundle fuzz
@@ -33,7 +34,15 @@ $(NGINX): | $(STAMP)
 		dpkg -x nginx_*.deb ../nginx; \
 	else echo "WARNING: could not fetch nginx (apt-get download nginx); its test will fail."; fi
 
-install: $(STAMP) $(JAR_STAMP) $(NGINX) ## Install Python deps into .venv, DynamoDB Local into node_modules, nginx into .venv
+# logrotate (and the popt library it links), likewise: the log-rotation test runs the
+# deployment's logrotate file under traffic (observability/tests/test_log_rotation.py).
+$(LOGROTATE): | $(STAMP)
+	@rm -rf $(VENV)/logrotate-deb && mkdir -p $(VENV)/logrotate-deb && cd $(VENV)/logrotate-deb && \
+	if command -v apt-get >/dev/null && apt-get download logrotate libpopt0 >/dev/null 2>&1; then \
+		for deb in *.deb; do dpkg -x "$$deb" ../logrotate; done; \
+	else echo "WARNING: could not fetch logrotate (apt-get download logrotate libpopt0); its test will fail."; fi
+
+install: $(STAMP) $(JAR_STAMP) $(NGINX) $(LOGROTATE) ## Install Python deps into .venv, DynamoDB Local into node_modules, nginx and logrotate into .venv
 
 run: install ## Run the service on the local stack at http://127.0.0.1:8000 (PORT=...; Ctrl-C stops it)
 	$(BIN)/python -m devstack.localstack run --port $(PORT)

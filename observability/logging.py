@@ -11,9 +11,11 @@ and merged into every line.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
 import structlog
@@ -100,8 +102,17 @@ def _handler(file: str) -> dict[str, Any]:
     if not file:
         return {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
     # Appends only (each record one write to a file opened O_APPEND: workers' lines never
-    # interleave); rotation truncates the file in place, so no handler needs reopening.
-    return {"class": "logging.FileHandler", "filename": file, "mode": "a", "encoding": "utf-8"}
+    # interleave). Rotation renames the file (logrotate, .ebextensions/03-logs.config);
+    # before each record the handler checks the path and, if it is another file or none,
+    # opens it anew, creating it. A line is in the renamed file or in the new one, never
+    # lost (truncating in place, copytruncate, loses what is written between its copy
+    # and its truncation).
+    return {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": file,
+        "mode": "a",
+        "encoding": "utf-8",
+    }
 
 
 def build_logging_config(log: LogSettings) -> dict[str, Any]:
@@ -143,9 +154,44 @@ def build_logging_config(log: LogSettings) -> dict[str, Any]:
     }
 
 
+class _ReopenedWhenRotated:
+    """The log file for structlog's BytesLogger, unbuffered (a line, one write), opened
+    anew when rotation has renamed it: the check logging.handlers.WatchedFileHandler
+    makes for the standard library's lines (a stat of the path before each line)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._file = self._open()
+
+    def _open(self) -> BinaryIO:
+        file = Path(self._path).open("ab", buffering=0)  # noqa: SIM115 - open until rotated
+        status = os.fstat(file.fileno())
+        self._identity = (status.st_dev, status.st_ino)
+        return file
+
+    def _renamed(self) -> bool:
+        try:
+            status = os.stat(self._path)
+        except FileNotFoundError:
+            return True
+        return (status.st_dev, status.st_ino) != self._identity
+
+    def write(self, line: bytes) -> int:
+        with self._lock:
+            if self._renamed():
+                self._file.close()
+                self._file = self._open()
+            return self._file.write(line)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+
 def _output(file: str) -> BinaryIO | None:
-    """structlog's output: None for stdout, else the file, unbuffered (a line, one write)."""
-    return None if not file else Path(file).open("ab", buffering=0)
+    """structlog's output: None for stdout, else the file."""
+    # BytesLogger calls only write and flush
+    return None if not file else cast(BinaryIO, _ReopenedWhenRotated(file))
 
 
 def configure_structlog(log: LogSettings) -> None:
