@@ -44,6 +44,7 @@ NEEDED = {
 LEFT_OUT = (".venv/", ".data/", "node_modules/", "dist/", "perf/", "devstack/", "deploy/",
             "docs/", ".github/", ".ci/", "package.json")  # fmt: skip
 SECRET = "bundle-smoke-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+FALLBACK = "bundle-smoke-fallback-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,9 @@ def serving(
         "AWS_REGION": "us-east-1",  # what `{"Ref": "AWS::Region"}` gives on the instance
         "TABLE_PREFIX": table_prefix,
         "LOG_FILE": str(log_file),
-        "DJANGO_SECRET_KEY": SECRET,  # Elastic Beanstalk's, from Secrets Manager
+        # Elastic Beanstalk's, from Secrets Manager
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_SECRET_KEY_FALLBACKS": FALLBACK,
         "PORT": str(port),
         **stores,
         "AWS_CALL_RECORD": os.environ["AWS_CALL_RECORD"],  # for the IAM check
@@ -195,4 +198,5 @@ def test_the_bundle_writes_only_json_lines_to_the_streamed_file(
     events = {entry["event"] for entry in entries}
     assert {"request_finished"} <= events
     assert SECRET not in deployed["log_file"].read_text()
+    assert FALLBACK not in deployed["log_file"].read_text()
     assert (deployed["work"] / "stdout.log").read_text() == ""  # nothing went around it
