@@ -147,7 +147,7 @@ def _k6_env(
         "K6_WEB_DASHBOARD_PERIOD": f"{max(1, round(profile.total_seconds / 30))}s",
         "K6_WEB_DASHBOARD_EXPORT": str(report / f"dashboard-{target.name}.html"),
         "BASE_URL": target.url,
-        "API_KEY": stack.api_key,
+        "API_KEY": stack.api_key_for(scenario.name),
         "TARGET": target.name,
         "VUS": str(profile.vus),
         "DURATION": profile.duration,

@@ -5,11 +5,12 @@ to moto), and the reference beside it, both under the same gunicorn settings.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +64,18 @@ class Target:
 class LoadStack:
     service: Target
     reference: Target | None
-    api_key: str
+    api_key: str  # a deployed environment's one key (its scripts clean up after them)
     dynamodb_pid: int | None  # for CPU sampling in the stress test
     keep_alive: bool = False  # the environment's clients keep connections alive
     clean_up: bool = False  # scripts delete what they seeded (a deployed environment)
+    # Locally, a key of a tenant of its own for each scenario: a scenario's inbox and
+    # leases then read only what it wrote, not every earlier scenario's events
+    new_tenant_key: Callable[[str], str] | None = None
+
+    def api_key_for(self, scenario: str) -> str:
+        """The key a scenario runs with, the same for each of its rounds and sides (the
+        reference takes the key as its tenant)."""
+        return self.api_key if self.new_tenant_key is None else self.new_tenant_key(scenario)
 
 
 def _answers(url: str) -> bool:
@@ -181,7 +190,8 @@ def load_stack(
     if any(name.startswith("DEVSTACK_") for name in service_env or {}):
         settings["DJANGO_SETTINGS_MODULE"] = "devstack.settings"  # the injected slowdown's
     with local_stack(work_dir, settings=settings, reuse=reused) as stack:
-        key = stack.api_key(f"loadtest-{os.getpid()}", name="loadtest")
+        run = f"loadtest-{os.getpid()}"
+        key = stack.api_key(run, name="loadtest")
         _create_reference_table(stack.dynamodb_url)
         service_log = work_dir / "service.log"
         service = stack.serve(log=service_log, root=service_root)
@@ -199,4 +209,7 @@ def load_stack(
             reference=reference,
             api_key=key,
             dynamodb_pid=None if stack.dynamodb is None else stack.dynamodb.process.pid,
+            new_tenant_key=functools.cache(
+                lambda scenario: stack.api_key(f"{run}-{scenario}", name="loadtest")
+            ),
         )

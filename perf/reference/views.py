@@ -3,7 +3,9 @@ by id as one consistent GetItem of the key the (UUIDv7) id gives, else through t
 keys-only id index; ack and delete as that lookup, then an update by key that takes the
 event out of the queue; an inbox page as one Query of the queue index (the events
 visible now, with the same filters, `limit` + 1 of them, from a cursor); a batch of 25
-conditional puts in one transaction."""
+conditional puts in one transaction. Each caller's events are its own: the reference
+has no key table, so the `X-API-Key` a scenario sends names its tenant (the service's
+key names one too; the load runner gives each scenario a key of its own)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from rest_framework.views import APIView
 from perf.reference.models import ReferenceEvent
 from triggers.core.ids import event_id_time, new_event_id
 
-TENANT = "reference"
+
+def _tenant(request: Request) -> str:
+    return str(request.headers.get("X-API-Key") or "reference")
 
 
 @functools.cache
@@ -35,20 +39,20 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _event(body: dict[str, Any]) -> ReferenceEvent:
+def _event(tenant: str, body: dict[str, Any]) -> ReferenceEvent:
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the id's precision
     event_id = new_event_id(now)
     key = f"{_stamp(now)}#{event_id}"
     return ReferenceEvent(
-        TENANT,
+        tenant,
         key,
         event_id=event_id,
         created_at=now.isoformat(),
         source=str(body.get("source", "")),
         event_type=str(body.get("event_type", "")),
         payload=json.dumps(body.get("payload", {})),
-        inbox_tenant=TENANT,
+        inbox_tenant=tenant,
         visible_key=key,
     )
 
@@ -66,29 +70,29 @@ def _render(event: ReferenceEvent) -> dict[str, Any]:
 
 class EventsView(APIView):
     def post(self, request: Request) -> Response:
-        event = _event(request.data)
+        event = _event(_tenant(request), request.data)
         event.save(condition=ReferenceEvent.created_key.does_not_exist())
         return Response({"event_id": event.event_id, "created_key": event.created_key}, 201)
 
 
-def _get(created_key: str) -> ReferenceEvent | None:
+def _get(tenant: str, created_key: str) -> ReferenceEvent | None:
     try:
-        return ReferenceEvent.get(TENANT, created_key, consistent_read=True)
+        return ReferenceEvent.get(tenant, created_key, consistent_read=True)
     except ReferenceEvent.DoesNotExist:
         return None
 
 
-def _by_id(event_id: str) -> ReferenceEvent | None:
+def _by_id(tenant: str, event_id: str) -> ReferenceEvent | None:
     """As the service looks an id up: by the key a UUIDv7 id gives, else (and for a miss)
     through the keys-only id index, then by the key it found."""
     made = event_id_time(event_id)
     derived = None if made is None else f"{_stamp(made)}#{event_id}"
-    if derived is not None and (event := _get(derived)) is not None:
+    if derived is not None and (event := _get(tenant, derived)) is not None:
         return event
     found = next(iter(ReferenceEvent.event_id_index.query(event_id)), None)
     if found is None or found.created_key == derived:
         return None
-    return _get(found.created_key)
+    return _get(tenant, found.created_key)
 
 
 _OUT_OF_THE_QUEUE = [ReferenceEvent.inbox_tenant.remove(), ReferenceEvent.visible_key.remove()]
@@ -96,13 +100,13 @@ _OUT_OF_THE_QUEUE = [ReferenceEvent.inbox_tenant.remove(), ReferenceEvent.visibl
 
 class EventView(APIView):
     def get(self, request: Request, event_id: str) -> Response:
-        event = _by_id(event_id)
+        event = _by_id(_tenant(request), event_id)
         if event is None:
             return Response({"error": "not found"}, 404)
         return Response(_render(event))
 
     def delete(self, request: Request, event_id: str) -> Response:
-        event = _by_id(event_id)
+        event = _by_id(_tenant(request), event_id)
         if event is not None:
             event.update(actions=[ReferenceEvent.source.set("deleted"), *_OUT_OF_THE_QUEUE])
         return Response(status=204)
@@ -110,7 +114,7 @@ class EventView(APIView):
 
 class AckView(APIView):
     def post(self, request: Request, event_id: str) -> Response:
-        event = _by_id(event_id)
+        event = _by_id(_tenant(request), event_id)
         if event is None:
             return Response({"error": "not found"}, 404)
         event.update(actions=[ReferenceEvent.source.set("acked"), *_OUT_OF_THE_QUEUE])
@@ -137,7 +141,7 @@ class InboxView(APIView):
         start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
         now = _stamp(datetime.now(UTC))
         results = ReferenceEvent.queue_index.query(
-            TENANT,
+            _tenant(request),
             range_key_condition=ReferenceEvent.visible_key < f"{now}$",
             filter_condition=condition,
             last_evaluated_key=start,
@@ -160,7 +164,8 @@ class InboxView(APIView):
 
 class BatchView(APIView):
     def post(self, request: Request) -> Response:
-        events = [_event(body) for body in request.data["events"]]
+        tenant = _tenant(request)
+        events = [_event(tenant, body) for body in request.data["events"]]
         token = str(uuid.uuid4())
         with TransactWrite(connection=_connection(), client_request_token=token) as transaction:
             for event in events:

@@ -177,3 +177,22 @@ def test_deployed_environments_clean_up_and_production_seeds_little() -> None:
     assert production.clean_up
     assert CONFIG.environments["staging"].clean_up
     assert not CONFIG.environments["local"].clean_up
+
+
+def test_each_scenario_sends_the_key_of_its_own_tenant_locally_and_the_one_key_remotely(
+    tmp_path: Path,
+) -> None:
+    service = Target("service", "http://127.0.0.1:1", None)
+    local = LoadStack(service, None, "trg_x", None, new_tenant_key=lambda name: f"trg_{name}")
+    remote = LoadStack(service, None, "trg_x", None)
+
+    def key(stack: LoadStack, name: str) -> str:
+        return loadtest._k6_env(
+            stack.service, stack=stack, scenario=CONFIG.scenarios[name],
+            profile=CONFIG.profiles["local"].for_scenario(name), report=tmp_path,
+        )["API_KEY"]  # fmt: skip
+
+    # an inbox reads, and consumers lease, only what their own scenario wrote
+    assert key(local, "inbox_polling") == "trg_inbox_polling"
+    assert key(local, "competing_consumers") == "trg_competing_consumers"
+    assert key(remote, "inbox_polling") == key(remote, "competing_consumers") == "trg_x"
