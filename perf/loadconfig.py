@@ -123,6 +123,10 @@ class Scenario:
     # Its verdict is one process's own accounting (handleSummary): it cannot be split
     # over several k6 processes (--segments).
     single_process: bool = False
+    # Endpoints whose DynamoDB cost per request depends on races between the scenario's
+    # own clients (a lease lost to another consumer costs a write, and a wave more):
+    # their calls and capacity units are reported beside the baseline's, not judged.
+    contended: tuple[str, ...] = ()
 
     @property
     def script(self) -> Path:
@@ -142,5 +146,8 @@ def load(path: Path = CONFIG) -> Config:
     return Config(
         environments={name: Environment(name=name, **values) for name, values in environments},
         profiles={name: Profile(name=name, **values) for name, values in raw["profiles"].items()},
-        scenarios={name: Scenario(name=name, **value) for name, value in raw["scenarios"].items()},
+        scenarios={
+            name: Scenario(name=name, **{**value, "contended": tuple(value.get("contended", ()))})
+            for name, value in raw["scenarios"].items()
+        },
     )

@@ -39,6 +39,7 @@ from perf.regression import (
     Baseline,
     Measured,
     baseline_from,
+    cost_changes,
     cost_regressions,
     load_baseline,
     regressions,
@@ -287,6 +288,16 @@ class ScenarioResult:
         return not self.failed_thresholds and not self.regressions
 
 
+def _cost_findings(
+    calls: dict[str, float], capacity: dict[str, float], baseline: Baseline, scenario: Scenario
+) -> list[str]:
+    """The cost regressions; a contended endpoint's changes are printed, not judged."""
+    for endpoint, change in cost_changes(calls, capacity, baseline):
+        if endpoint in scenario.contended:
+            print(f"  note: {change}; depends on contention, not judged", flush=True)
+    return cost_regressions(calls, capacity, baseline, contended=scenario.contended)
+
+
 def run_scenario(
     stack: LoadStack,
     scenario: Scenario,
@@ -347,7 +358,7 @@ def run_scenario(
             print(f"  WARNING: {stale}", flush=True)
     if baseline is not None:
         found += [] if reference is None else regressions(measured, baseline)
-        found += cost_regressions(calls, capacity, baseline)
+        found += _cost_findings(calls, capacity, baseline, scenario)
     result = ScenarioResult(scenario.name, report, measured, failed, found, calls, capacity, stress)
     (report / "result.json").write_text(
         json.dumps(

@@ -284,20 +284,36 @@ def regressions(rounds: Sequence[Measured], baseline: Baseline) -> list[str]:
     return found
 
 
-def cost_regressions(
+def cost_changes(
     calls: dict[str, float], capacity: dict[str, float], baseline: Baseline
-) -> list[str]:
-    """Endpoints that make more DynamoDB calls, or consume more capacity units, per
-    request than in the baseline (medians; exact: a call or a unit more is a regression,
-    whatever the noise)."""
+) -> list[tuple[str, str]]:
+    """(endpoint, what) for each endpoint that makes more DynamoDB calls, or consumes more
+    capacity units, per request than in the baseline (medians; exact: a call or a unit
+    more is a change, whatever the noise)."""
     found = []
     for now, before, what in (
         (calls, baseline.dynamodb_calls, "DynamoDB calls"),
         (capacity, baseline.dynamodb_capacity, "capacity units"),
     ):
         found += [
-            f"{endpoint}: {value:g} {what} per request (baseline {was:g})"
+            (endpoint, f"{endpoint}: {value:g} {what} per request (baseline {was:g})")
             for endpoint, value in sorted(now.items())
             if (was := before.get(endpoint)) is not None and value > was + 1e-9
         ]
     return found
+
+
+def cost_regressions(
+    calls: dict[str, float],
+    capacity: dict[str, float],
+    baseline: Baseline,
+    *,
+    contended: tuple[str, ...] = (),
+) -> list[str]:
+    """The cost changes of every endpoint but the `contended` ones (whose cost depends on
+    races between the scenario's clients: shown, never judged)."""
+    return [
+        change
+        for endpoint, change in cost_changes(calls, capacity, baseline)
+        if endpoint not in contended
+    ]

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from perf.loadconfig import load
 from perf.loadtest import ScenarioResult, _stale_baseline, _summarise
 from perf.regression import (
     Baseline,
     Measured,
     baseline_from,
+    cost_changes,
     cost_regressions,
     cpu_noise,
     cpu_regression,
@@ -189,6 +191,28 @@ def test_dynamodb_calls_per_request_are_compared_exactly_per_endpoint() -> None:
     assert cost_regressions({**before, "GET /v1/inbox": 2.0}, {}, recorded) == [
         "GET /v1/inbox: 2 DynamoDB calls per request (baseline 1)"
     ]
+
+
+def test_a_contended_endpoints_cost_is_shown_but_never_a_regression() -> None:
+    before = {"POST /v1/inbox/lease": 5.0, "POST /v1/events": 1.0}
+    recorded = replace(baseline(ROUND), dynamodb_calls=before, dynamodb_capacity=before)
+    more = {"POST /v1/inbox/lease": 6.0, "POST /v1/events": 2.0}
+
+    found = cost_regressions(more, more, recorded, contended=("POST /v1/inbox/lease",))
+
+    # the lease's extra call (another consumer won a write) is not judged; the rest is
+    assert found == [
+        "POST /v1/events: 2 DynamoDB calls per request (baseline 1)",
+        "POST /v1/events: 2 capacity units per request (baseline 1)",
+    ]
+    assert [endpoint for endpoint, _ in cost_changes(more, more, recorded)] == [
+        "POST /v1/events", "POST /v1/inbox/lease", "POST /v1/events", "POST /v1/inbox/lease",
+    ]  # fmt: skip
+    # and only the competing consumers' leases are declared contended
+    assert {name: s.contended for name, s in load().scenarios.items() if s.contended} == {
+        "competing_consumers": ("POST /v1/inbox/lease",),
+        "competing_consumers_fault": ("POST /v1/inbox/lease",),
+    }
 
 
 def test_capacity_units_per_request_are_compared_exactly_per_endpoint() -> None:
