@@ -198,17 +198,17 @@ def policy_for(role: str) -> str:
 
 def target_for(call: Call, *, region: str = "us-east-1", account: str = "123456789012") -> Target:
     """The environment a recorded call was made in (its table prefix and stage)."""
+    prefix = None
     if call.get("table"):
         prefix = table_prefix_of(call["table"])
     elif call.get("action", "").startswith("secretsmanager:") and call.get("name"):
         prefix = _secret_prefix_of(call["name"])
-    else:
-        prefix = None
-    names = secret_names(prefix or "triggers")
+    prefix = prefix or "triggers"
+    names = secret_names(prefix)
     return Target(
         region,
         account,
-        prefix or "triggers",
+        prefix,
         call.get("stage") or "Stage",
         secret_arn(region, account, names["key"]),
         secret_arn(region, account, names["fallbacks"]),
